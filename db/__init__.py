@@ -1,0 +1,1 @@
+"""Persistence of queue, history and job output (SQLite, WAL)."""

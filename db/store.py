@@ -1,0 +1,175 @@
+"""SQLite store: every accepted change is committed before its put completes.
+
+Tables: ``jobs`` (every job ever accepted, by id), ``runs`` (history: one row
+per attempt), ``meta`` (the next job id and the queue's order as a JSON list of
+ids, so reordering a 10,000-job queue rewrites one row, not 10,000).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+from scriptserver.jobs import effects as fx
+from scriptserver.jobs.queue import Job
+from scriptserver.jobs.spec import JobSpec
+
+log = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY, kind TEXT NOT NULL, spec TEXT NOT NULL,
+    details TEXT NOT NULL, created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id INTEGER PRIMARY KEY AUTOINCREMENT, job_id INTEGER NOT NULL, name TEXT NOT NULL,
+    kind TEXT NOT NULL, job TEXT NOT NULL, status TEXT NOT NULL, started REAL NOT NULL,
+    ended REAL, error TEXT NOT NULL DEFAULT '', traceback TEXT NOT NULL DEFAULT '',
+    output TEXT NOT NULL DEFAULT '');
+CREATE INDEX IF NOT EXISTS runs_by_job ON runs (job_id);
+"""
+INTERRUPTED = "the script server stopped while this job ran; it was put back in the queue"
+
+
+class Store:
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- loading -------------------------------------------------------------
+
+    def load(self) -> tuple[int, list[Job], list[fx.Run]]:
+        """(next id, queued jobs, newest history first), after crash recovery."""
+        self._recover_interrupted()
+        next_id = int(self._meta("next_id", "1"))
+        queue = [self._job(job_id) for job_id in json.loads(self._meta("queue", "[]"))]
+        return next_id, [j for j in queue if j is not None], self.history(1000)
+
+    def _recover_interrupted(self) -> None:
+        """A run still 'running' means we died mid-job: record it, requeue it at the head."""
+        rows = self.db.execute("SELECT run_id, job_id FROM runs WHERE status='running'").fetchall()
+        if not rows:
+            return
+        queue = json.loads(self._meta("queue", "[]"))
+        with self._transaction():
+            for run_id, job_id in rows:
+                self.db.execute("UPDATE runs SET status='interrupted', ended=?, error=? "
+                                "WHERE run_id=?", (time.time(), INTERRUPTED, run_id))
+                if job_id not in queue:
+                    queue.insert(0, job_id)
+                log.warning("job %s was running when the server stopped: marked interrupted "
+                            "and put back at the head of the queue", job_id)
+            self._set_meta("queue", json.dumps(queue))
+
+    def _job(self, job_id: int) -> Job | None:
+        row = self.db.execute("SELECT kind, spec, details FROM jobs WHERE id=?",
+                              (job_id,)).fetchone()
+        if row is None:
+            return None
+        kind, spec, details = row
+        return Job(job_id, JobSpec(kind, json.loads(spec)), **json.loads(details))
+
+    # -- saving ----------------------------------------------------------------
+
+    def apply(self, effects: Iterable[Any], next_id: int, queue_ids: list[int]) -> None:
+        """Write what the manager changed, in one transaction."""
+        with self._transaction():
+            for effect in effects:
+                if isinstance(effect, fx.JobsSaved):
+                    self._save_jobs(effect.jobs)
+                elif isinstance(effect, fx.QueueChanged):
+                    self._set_meta("queue", json.dumps(queue_ids))
+                elif isinstance(effect, fx.RunRecorded):
+                    self._save_run(effect.run)
+            self._set_meta("next_id", str(next_id))
+
+    def _save_jobs(self, jobs: Iterable[Job]) -> None:
+        now = time.time()
+        self.db.executemany(
+            "INSERT INTO jobs (id, kind, spec, details, created) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, spec=excluded.spec, "
+            "details=excluded.details",
+            [(j.id, j.kind, json.dumps(j.spec.body), json.dumps(_details(j)), now) for j in jobs])
+
+    def _save_run(self, run: fx.Run) -> None:
+        values = (run.job_id, run.name, run.kind, json.dumps(run.job), run.status, run.started,
+                  run.ended, run.error, run.traceback, run.output)
+        if run.run_id is None:
+            cur = self.db.execute(
+                "INSERT INTO runs (job_id, name, kind, job, status, started, ended, error, "
+                "traceback, output) VALUES (?,?,?,?,?,?,?,?,?,?)", values)
+            run.run_id = cur.lastrowid
+        else:
+            self.db.execute(
+                "UPDATE runs SET job_id=?, name=?, kind=?, job=?, status=?, started=?, ended=?, "
+                "error=?, traceback=?, output=? WHERE run_id=?", values + (run.run_id,))
+
+    # -- reading ---------------------------------------------------------------
+
+    def history(self, limit: int) -> list[fx.Run]:
+        rows = self.db.execute(
+            "SELECT run_id, job_id, name, kind, job, status, started, ended, error, traceback "
+            "FROM runs WHERE status != 'running' ORDER BY run_id DESC LIMIT ?", (limit,))
+        return [fx.Run(job_id, name, kind, json.loads(job), status, started, ended, error, tb,
+                       run_id=run_id)
+                for run_id, job_id, name, kind, job, status, started, ended, error, tb in rows]
+
+    def job_record(self, job_id: int) -> dict[str, Any] | None:
+        """A job as submitted plus every run of it, output included (for QUEUE:GET)."""
+        job = self._job(job_id)
+        if job is None:
+            return None
+        runs = self.db.execute(
+            "SELECT run_id, status, started, ended, error, traceback, output FROM runs "
+            "WHERE job_id=? ORDER BY run_id", (job_id,)).fetchall()
+        return {**job.describe(), "runs": [
+            {"run": r, "status": s, "start": a, "end": b,
+             "duration": None if b is None else round(b - a, 3),
+             "error": e, "traceback": t, "output": o} for r, s, a, b, e, t, o in runs]}
+
+    def durations(self, kind: str, key: str, limit: int = 20) -> list[tuple[dict, float]]:
+        """Recent finished runs of one command (job JSON, seconds), newest first."""
+        rows = self.db.execute(
+            "SELECT job, ended - started FROM runs WHERE status='finished' AND kind=? "
+            "AND json_extract(job, '$.command')=? ORDER BY run_id DESC LIMIT ?",
+            (kind, key, limit))
+        return [(json.loads(job), seconds) for job, seconds in rows]
+
+    # -- inside ----------------------------------------------------------------
+
+    def _meta(self, key: str, default: str) -> str:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) "
+                        "DO UPDATE SET value=excluded.value", (key, value))
+
+    def _transaction(self):
+        return _Transaction(self.db)
+
+
+def _details(job: Job) -> dict[str, Any]:
+    return {"estimate": job.estimate, "estimate_source": job.estimate_source,
+            "pausable": job.pausable, "extra": job.extra}
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")

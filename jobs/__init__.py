@@ -1,0 +1,1 @@
+"""Jobs: the pure core (specs, queue, state machine, manager) and the runner adapter."""

@@ -1,0 +1,32 @@
+"""One installable distribution; the top-level folders become ``scriptserver.*``."""
+from setuptools import setup
+
+PACKAGES = {
+    "scriptserver.ioc": "ioc",
+    "scriptserver.jobs": "jobs",
+    "scriptserver.commands": "commands",
+    "scriptserver.db": "db",
+    "scriptserver.config": "config",
+}
+
+setup(
+    name="scriptserver",
+    version="0.1.0",
+    description="EPICS script server: queue, run and watch experiment jobs over Channel Access",
+    python_requires=">=3.11",
+    packages=list(PACKAGES),
+    package_dir=PACKAGES,
+    package_data={"scriptserver.config": ["*.yaml", "demo/commands/*.py", "demo/scripts/*.py"]},
+    install_requires=[
+        "caproto>=1.1",
+        "pyyaml>=6",
+        "numpy>=1.24",
+        "pydantic>=2.5",
+    ],
+    extras_require={
+        "test": ["pytest>=7", "hypothesis>=6", "pyepics>=3.5"],
+        "pva": ["pvapy>=5"],
+        "bench": ["pyepics>=3.5", "epicscorelibs>=7"],
+    },
+    entry_points={"console_scripts": ["scriptserver-ioc=scriptserver.ioc.main:main"]},
+)
