@@ -1,0 +1,68 @@
+"""Estimate how long a batch of command calls will take. Run as a subprocess::
+
+    python -m scriptserver.commands.estimate FOLDER... < calls.json
+
+stdin: a JSON list of ``[command name, typed arguments]``; stdout: a JSON list of
+seconds, ``null`` where there is no estimate or the estimate failed. Each command file
+is imported once per batch. Whatever the files print goes to stderr.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from scriptserver.jobs.errors import RequestRefused
+
+from .describe import stdout_kept_for_json
+from .introspect import Command
+from .loader import find_command
+
+logger = logging.getLogger(__name__)
+
+
+def estimate_calls(folders: list[Path], calls: list[tuple[str, dict[str, Any]]]
+                   ) -> list[float | None]:
+    """Seconds for each call, or None."""
+    imported: dict[Path, list[Command]] = {}
+    return [_estimate_one(folders, name, args, imported) for name, args in calls]
+
+
+def _estimate_one(folders: list[Path], name: str, args: dict[str, Any],
+                  imported: dict[Path, list[Command]]) -> float | None:
+    try:
+        command = find_command(folders, name, imported)
+    except RequestRefused as error:
+        logger.warning("no estimate for %s: %s", name, error)
+        return None
+    if command.estimate is None:
+        return None
+    try:
+        seconds = command.estimate(**args)
+    except (Exception, SystemExit):
+        logger.warning("estimate for %s(%s) failed", name, args, exc_info=True)
+        return None
+    if seconds is None:  # "don't know"
+        return None
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) \
+            or not math.isfinite(seconds) or seconds < 0:
+        logger.warning("estimate for %s returned %r, not a number of seconds", name, seconds)
+        return None
+    return float(seconds)
+
+
+def main(argv: list[str] | None = None) -> int:
+    folders = [Path(a) for a in (sys.argv[1:] if argv is None else argv)]
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    calls = json.load(sys.stdin)
+    with stdout_kept_for_json() as out:
+        json.dump(estimate_calls(folders, [(n, a) for n, a in calls]), out)
+        out.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Configuration files and the demo instrument (commands and scripts)."""
