@@ -1,0 +1,1 @@
+"""The Channel Access face of the script server (caproto)."""

@@ -1,0 +1,120 @@
+"""The YAML configuration: read once at start, every mistake reported on its own line."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEMO_CONFIG = "demo.yaml"
+
+
+class ConfigError(Exception):
+    """The configuration file has mistakes; the message has one line per mistake."""
+
+
+@dataclass
+class Config:
+    prefix: str
+    commands: list[Path]
+    scripts: list[Path]
+    state_dir: Path
+    preload: list[str] = field(default_factory=list)
+    abort_grace: float = 3.0
+    queue_mode: str = "STOP_ON_FAILURE"
+    history_length: int = 200
+    interfaces: list[str] = field(default_factory=lambda: ["127.0.0.1"])
+    source: Path | None = None
+
+
+# key -> (type check, what it must be, required)
+KEYS: dict[str, tuple[Any, str, bool]] = {
+    "prefix": (str, "a PV prefix such as 'IN:INST:CS:SS:'", True),
+    "commands": (list, "a list of command folders", True),
+    "scripts": (list, "a list of script folders", False),
+    "state_dir": (str, "a folder for the store and logs", False),
+    "preload": (list, "a list of module names the job launcher imports once", False),
+    "abort_grace": ((int, float), "seconds a job's cleanup gets on abort", False),
+    "queue_mode": (str, "STOP_ON_FAILURE or CONTINUE_ON_FAILURE", False),
+    "history_length": (int, "how many runs P:HISTORY shows", False),
+    "interfaces": (list, "a list of addresses to serve Channel Access on", False),
+}
+
+
+def default_state_dir(prefix: str) -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    return Path(base) / "scriptserver" / (prefix.strip(":").replace(":", "_") or "default")
+
+
+def demo_config_path() -> Path:
+    return Path(str(resources.files("scriptserver.config") / DEMO_CONFIG))
+
+
+def normal_prefix(prefix: str) -> str:
+    return prefix if prefix.endswith(":") else prefix + ":"
+
+
+def load(path: Path | None = None, *, prefix: str | None = None,
+         state_dir: str | None = None) -> Config:
+    """Read and check the configuration; ``prefix``/``state_dir`` override the file."""
+    path = path or demo_config_path()
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read the configuration: {err.strerror}") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the configuration must be a mapping of keys to values")
+    if prefix is not None:
+        raw["prefix"] = prefix
+    if state_dir is not None:
+        raw["state_dir"] = state_dir
+    mistakes = check(raw)
+    here = path.parent
+    folders = {key: [(here / str(f)).resolve() for f in raw[key]]
+               if isinstance(raw.get(key), list) else [] for key in ("commands", "scripts")}
+    for key, paths in folders.items():
+        mistakes += [f"{key}: folder {p} does not exist" for p in paths if not p.is_dir()]
+    if mistakes:
+        raise ConfigError("\n".join(f"{path}: {m}" for m in mistakes))
+    prefix_value = normal_prefix(raw["prefix"])
+    return Config(
+        prefix=prefix_value,
+        commands=folders["commands"],
+        scripts=folders["scripts"],
+        state_dir=(here / raw["state_dir"]).resolve() if "state_dir" in raw
+        else default_state_dir(prefix_value),
+        preload=list(raw.get("preload", [])),
+        abort_grace=float(raw.get("abort_grace", 3.0)),
+        queue_mode=raw.get("queue_mode", "STOP_ON_FAILURE"),
+        history_length=raw.get("history_length", 200),
+        interfaces=list(raw.get("interfaces", ["127.0.0.1"])),
+        source=path,
+    )
+
+
+def check(raw: dict[str, Any]) -> list[str]:
+    mistakes = [f"unknown key {key!r}; known keys: {', '.join(KEYS)}"
+                for key in raw if key not in KEYS]
+    for key, (typ, what, required) in KEYS.items():
+        if key not in raw:
+            if required:
+                mistakes.append(f"{key} is missing: it must be {what}")
+            continue
+        value = raw[key]
+        if not isinstance(value, typ) or isinstance(value, bool):
+            mistakes.append(f"{key} must be {what}, not {value!r}")
+        elif isinstance(value, list) and not all(isinstance(v, str) for v in value):
+            mistakes.append(f"{key} must be {what} (strings)")
+    if raw.get("queue_mode", "STOP_ON_FAILURE") not in ("STOP_ON_FAILURE", "CONTINUE_ON_FAILURE"):
+        mistakes.append(f"queue_mode must be STOP_ON_FAILURE or CONTINUE_ON_FAILURE, "
+                        f"not {raw['queue_mode']!r}")
+    if isinstance(raw.get("prefix"), str) and not raw["prefix"].strip(":"):
+        mistakes.append("prefix must not be empty")
+    if isinstance(raw.get("abort_grace"), (int, float)) and raw["abort_grace"] < 0:
+        mistakes.append("abort_grace must be 0 or more seconds")
+    return mistakes

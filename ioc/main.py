@@ -1,0 +1,81 @@
+"""``scriptserver-ioc``: start the script server's Channel Access IOC."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from caproto.server import run
+
+from . import config as configuration
+
+log = logging.getLogger("scriptserver")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="scriptserver-ioc", description="EPICS script server: queue, run and watch jobs "
+        "over Channel Access. With no --config, the demo instrument is served.")
+    parser.add_argument("--config", type=Path, help="YAML configuration file")
+    parser.add_argument("--prefix", help="PV prefix (overrides the file), e.g. IN:INST:CS:SS:")
+    parser.add_argument("--state-dir", help="folder for the store and logs (overrides the file)")
+    parser.add_argument("--list-pvs", action="store_true", help="print the PV names and exit")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = configuration.load(args.config, prefix=args.prefix, state_dir=args.state_dir)
+    except configuration.ConfigError as err:
+        print(err, file=sys.stderr)
+        sys.exit(2)
+
+    from .group import ScriptServerPVs
+    from .service import ScriptServer
+
+    if args.list_pvs:
+        from .pvs import PVS
+        print("\n".join(config.prefix + pv.name for pv in PVS))
+        return
+
+    interfaces = os.environ.get("EPICS_CAS_INTF_ADDR_LIST", "").split() or config.interfaces
+    quiet_refusals()
+    service = ScriptServer(config)
+    pvs = ScriptServerPVs(prefix=config.prefix, service=service)
+
+    async def startup(async_lib) -> None:
+        await service.start(pvs.publish)
+        pvs.started = True
+        log.info("script server %s ready: %d commands, %d queued, state in %s", config.prefix,
+                 len(service.commands.names()), len(service.manager.queue), config.state_dir)
+
+    try:
+        run(pvs.pvdb, interfaces=interfaces, startup_hook=startup)
+    finally:
+        service.store.close()
+
+
+class _DropRefusalTracebacks(logging.Filter):
+    """A refused put is the operator's mistake, already in P:ERROR: no traceback in the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and type(record.exc_info[1]).__name__ == "RequestRefused":
+            record.exc_info = None
+            record.msg, record.args = "refused put: %s", (record.args and record.args[-1],)
+        return True
+
+
+def quiet_refusals() -> None:
+    logging.getLogger("caproto").addFilter(_DropRefusalTracebacks())
+    for name in ("caproto.circ", "caproto.ctx"):
+        logging.getLogger(name).addFilter(_DropRefusalTracebacks())
+
+
+if __name__ == "__main__":
+    main()

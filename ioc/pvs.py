@@ -1,0 +1,156 @@
+"""Every PV the script server serves, as one table.
+
+A status PV names the *topic* whose change republishes it and how its value is
+read from the service; a control PV names the service *action* a put calls.
+README's PV table is generated from this table (``python -m scriptserver.ioc.pvs``).
+"""
+from __future__ import annotations
+
+import json
+import zlib
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from scriptserver.jobs.manager import QUEUE_MODES
+from scriptserver.jobs.states import QueueState, State
+
+BIG = 8_000_000          # bytes: queue, history, command list as JSON
+INPUT = 1_100_000        # bytes: a submitted job or batch (a script up to 1 MB)
+TEXT = 10_000            # bytes: names, messages, errors
+IDS = 100_000            # elements: id arrays
+
+
+@dataclass(frozen=True)
+class PV:
+    name: str                       # after the prefix
+    kind: str                       # json | text | long | double | enum | longs
+    doc: str
+    topic: str | None = None        # status PVs: republished when this topic changes
+    value: Callable[[Any], Any] | None = None
+    action: str | None = None       # control PVs: the ScriptServer method a put calls
+    enum: tuple[str, ...] = ()
+    units: str = ""
+    limits: tuple[float, float] | None = None
+    size: int = TEXT
+    writable: bool = False          # a status PV that also takes puts (e.g. QUEUE:MODE)
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
+def to_hex(value: Any) -> str:
+    """zlib-compressed, hex-encoded JSON, as the IBEX block server publishes large values."""
+    return zlib.compress(to_json(value).encode()).hex()
+
+
+def _queue(s):
+    return [j.describe() for j in s.manager.queue]
+
+
+def _progress(s):
+    return 0.0 if s.live.progress is None else round(100.0 * s.live.progress, 2)
+
+
+def _job_field(key: str, empty: Any = "") -> Callable[[Any], Any]:
+    return lambda s: s.current_job()[key] if s.current_job() else empty
+
+
+PVS: list[PV] = [
+    # -- status ---------------------------------------------------------------
+    PV("STATE", "enum", "what the current job is doing", "state",
+       lambda s: s.manager.state.value, enum=tuple(x.value for x in State)),
+    PV("QUEUE:STATE", "enum", "whether queued jobs are being run", "state",
+       lambda s: s.manager.queue_state.value, enum=tuple(x.value for x in QueueState)),
+    PV("QUEUE:MODE", "enum", "STOP_ON_FAILURE: a failed job stops the queue; "
+       "CONTINUE_ON_FAILURE: the next job runs (writable)", "state",
+       lambda s: s.manager.queue_mode, enum=QUEUE_MODES, action="set_mode", writable=True),
+    PV("QUEUE", "json", "queued jobs in running order: id, kind, name, estimate, job as submitted",
+       "queue", _queue, size=BIG),
+    PV("QUEUE:HEX", "json", "QUEUE as zlib-compressed hex (IBEX style)", "queue",
+       lambda s: to_hex(_queue(s)), size=BIG),
+    PV("QUEUE:LEN", "long", "number of queued jobs", "queue", lambda s: len(s.manager.queue)),
+    PV("QUEUE:IDS", "longs", "ids of queued jobs in running order", "queue",
+       lambda s: s.manager.queue.ids(), size=IDS),
+    PV("QUEUE:ADD:IDS", "longs", "ids given to the jobs of the last accepted QUEUE:ADD", "added",
+       lambda s: s.last_added, size=IDS),
+    PV("QUEUE:GET:RESULT", "json", "the job asked for with QUEUE:GET: as submitted, where it is, "
+       "and every run with error, traceback and output", "record", lambda s: s.last_record,
+       size=BIG),
+    PV("JOB", "json", "the current job (empty when none)", "job",
+       lambda s: s.current_job() or "", size=INPUT),
+    PV("JOB:ID", "long", "id of the current job (0 when none)", "job", _job_field("id", 0)),
+    PV("JOB:NAME", "text", "name of the current job", "job", _job_field("name")),
+    PV("JOB:ELAPSED", "double", "seconds since the current job started", "elapsed",
+       lambda s: round(s.live.elapsed(), 1) if s.manager.current else 0.0, units="s"),
+    PV("JOB:PROGRESS", "double", "% done of the current job, as it reports it", "progress",
+       _progress, units="%", limits=(0.0, 100.0)),
+    PV("JOB:LINE", "long", "line of the job's own script (or command file) running now", "line",
+       lambda s: s.live.line),
+    PV("JOB:STACK", "json", "call chain inside the job's own code: [[function, line], ...]",
+       "line", lambda s: s.live.stack),
+    PV("JOB:MESSAGE", "text", "latest message or phase the job reported", "message",
+       lambda s: s.live.message),
+    PV("JOB:OUTPUT", "text", "last lines of the job's stdout and stderr", "output",
+       lambda s: s.live.output, size=64_000),
+    PV("HISTORY", "json", "past runs, newest first: id, name, status, start, end, duration, "
+       "error, traceback", "history", lambda s: s.history(), size=BIG),
+    PV("HISTORY:HEX", "json", "HISTORY as zlib-compressed hex (IBEX style)", "history",
+       lambda s: to_hex(s.history()), size=BIG),
+    PV("COMMANDS", "json", "every command: name, description, parameters, module", "commands",
+       lambda s: s.commands.describe(), size=BIG),
+    PV("COMMANDS:HEX", "json", "COMMANDS as zlib-compressed hex (IBEX style)", "commands",
+       lambda s: to_hex(s.commands.describe()), size=BIG),
+    PV("COMMANDS:NAMES", "json", "command names", "commands", lambda s: s.commands.names(),
+       size=INPUT),
+    PV("COMMANDS:ERRORS", "json", "command files that failed to load: {file: error}", "commands",
+       lambda s: s.commands.errors(), size=INPUT),
+    PV("ERROR", "text", "the last refusal or job failure, in words", "error",
+       lambda s: s.last_error),
+    # -- control ----------------------------------------------------------------
+    PV("QUEUE:ADD", "json", "add a job, a list of jobs, or {\"jobs\": [...], \"pos\": ...}; "
+       "pos is an index, \"front\" or \"back\"", action="add", size=INPUT),
+    PV("QUEUE:START", "long", "run queued jobs, one at a time", action="start_queue"),
+    PV("QUEUE:STOP", "long", "let the current job finish, then stop", action="stop_queue"),
+    PV("QUEUE:CLEAR", "long", "remove every queued job", action="clear_queue"),
+    PV("QUEUE:MOVE", "json", '{"id": 7, "pos": 0} or {"id": 7, "before": 3} or '
+       '{"id": 7, "after": 3}', action="move"),
+    PV("QUEUE:REMOVE", "json", "remove queued job(s): an id or a list of ids", action="remove"),
+    PV("QUEUE:SKIP", "json", "skip the next queued job (empty or \"next\") or the job with "
+       "this id; recorded in history as skipped", action="skip"),
+    PV("QUEUE:REPEAT", "json", '{"id": 7, "times": 3}: copies with new ids right after it',
+       action="repeat"),
+    PV("QUEUE:EDIT", "json", '{"id": 7, "job": {...}}: replace a queued job, keeping its id',
+       action="edit", size=INPUT),
+    PV("QUEUE:GET", "long", "put a job id: its full description appears in QUEUE:GET:RESULT",
+       action="get"),
+    PV("QUEUE:REQUEUE", "json", 'queue a copy of a past job: an id, or {"id": 7, "job": {...}, '
+       '"pos": ...} with edits', action="requeue", size=INPUT),
+    PV("JOB:PAUSE", "long", "pause the job at its next pause point", action="pause"),
+    PV("JOB:PAUSE:NOW", "long", "pause the job at its next Python line", action="pause_now"),
+    PV("JOB:RESUME", "long", "continue the paused job (or the held queue)", action="resume"),
+    PV("JOB:ABORT", "long", "abort the job: its cleanup runs, then its process group is "
+       "killed; it goes back to the head of the queue", action="abort"),
+    PV("COMMANDS:RELOAD", "long", "re-read the command folders now", action="reload_commands"),
+]
+
+
+def markdown_table() -> str:
+    """The README's PV table."""
+    rows = ["| PV | type | status or control | what it is |", "|---|---|---|---|"]
+    for pv in PVS:
+        role = "control" if pv.action and not pv.writable else (
+            "status, writable" if pv.writable else "status")
+        kind = {"json": "CHAR waveform (JSON)", "text": "CHAR waveform", "long": "LONG",
+                "double": f"DOUBLE ({pv.units})", "enum": "ENUM", "longs": "LONG array"}[pv.kind]
+        if pv.name.endswith(":HEX"):
+            kind = "CHAR waveform (hex)"
+        doc = pv.doc.replace("|", "\\|")
+        if pv.enum:
+            doc += f": {', '.join(pv.enum)}"
+        rows.append(f"| `P:{pv.name}` | {kind} | {role} | {doc} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(markdown_table())

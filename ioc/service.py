@@ -1,0 +1,382 @@
+"""The script server as a service: operator actions in, runner events in, topics out.
+
+Glue between the pure manager and its adapters (store, runner, command library).
+Every operator action either raises RequestRefused, having changed nothing, or
+is applied by the manager and committed to the store before it returns, so an
+accepted put is on disk when the client hears it completed.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+
+from scriptserver.commands.library import CommandLibrary
+from scriptserver.db.store import Store
+from scriptserver.jobs import effects as fx
+from scriptserver.jobs.errors import RequestRefused
+from scriptserver.jobs.manager import JobManager
+from scriptserver.jobs.queue import Job
+from scriptserver.jobs.runner import JobRunner
+from scriptserver.jobs.scripts import ScriptFolders
+from scriptserver.jobs.spec import JobSpec, parse_job, parse_json, type_name
+from scriptserver.jobs.tags import has_pause_points
+
+from .config import Config
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[set[str]], Awaitable[None]]
+COMMAND_POLL = 0.5          # s between checks of the command folders
+ELAPSED_TICK = 0.5          # s between P:JOB:ELAPSED updates
+MAX_JOBS_PER_ADD = 100_000
+
+# runner event -> topic it changes (events not listed are handled by methods)
+EVENT_TOPICS = {"line": "line", "progress": "progress", "message": "message", "output": "output"}
+
+
+@dataclass
+class LiveJob:
+    """What the current job reports while it runs."""
+    started: float = 0.0
+    progress: float | None = None          # 0..1
+    line: int = 0
+    stack: list = field(default_factory=list)
+    message: str = ""
+    output: str = ""
+
+    def elapsed(self) -> float:
+        return max(0.0, time.time() - self.started) if self.started else 0.0
+
+
+class ScriptServer:
+    def __init__(self, config: Config):
+        self.config = config
+        self.store = Store(config.state_dir / "scriptserver.sqlite")
+        next_id, queue, history = self.store.load()
+        self.manager = JobManager(next_id=next_id, queue=queue, history=history,
+                                  history_length=config.history_length)
+        self.manager.queue_mode = config.queue_mode
+        self.scripts = ScriptFolders(config.scripts)
+        self.commands = CommandLibrary(config.commands)
+        self.runner = JobRunner(config.preload, self._on_job_event, config.abort_grace)
+        self.live = LiveJob()
+        self.last_error = ""
+        self.last_added: list[int] = []
+        self.last_record = ""
+        self._publish: Publish | None = None
+        self._events: asyncio.Queue = asyncio.Queue()
+        self._tasks: list[asyncio.Task] = []
+
+    # -- life ------------------------------------------------------------------
+
+    async def start(self, publish: Publish) -> None:
+        self._publish = publish
+        preload_errors = await self.runner.start()
+        if preload_errors:
+            self.last_error = "preload failed: " + "; ".join(
+                f"{name}: {err}" for name, err in preload_errors.items())
+        await self.commands.refresh()
+        self._tasks = [asyncio.create_task(coro) for coro in
+                       (self._follow_events(), self._tick_elapsed(), self._watch_commands())]
+        await self._publish_topics({"state", "queue", "job", "history", "commands", "error"})
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await self.runner.close()
+        self.store.close()
+
+    # -- admission: a submitted job becomes a Job with an id ---------------------
+
+    def admit(self, spec: JobSpec) -> dict[str, Any]:
+        """Check a job against what exists here; return the details a Job carries."""
+        body = spec.body
+        if spec.kind == "command":
+            self.commands.check_call(body["command"], body.get("args", {}))
+            return {"pausable": True}
+        if spec.kind == "script_file":
+            source = self.scripts.resolve(body["script_file"]).read_text(errors="replace")
+            name = body["script_file"]
+        else:
+            source, name = body["script"], "the script"
+        try:
+            compile(source, name, "exec")
+        except SyntaxError as err:
+            raise RequestRefused(f"{name} has a syntax error at line {err.lineno}: {err.msg}") \
+                from None
+        except ValueError as err:
+            raise RequestRefused(f"{name} cannot be compiled: {err}") from None
+        return {"pausable": has_pause_points(source)}
+
+    def _specs_from(self, value: str) -> tuple[list[JobSpec], Any]:
+        data = parse_json(value)
+        pos = None
+        if isinstance(data, dict) and "jobs" in data:
+            extra = set(data) - {"jobs", "pos"}
+            if extra:
+                raise RequestRefused(f"unknown key(s) {sorted(extra)} beside \"jobs\"; "
+                                     'a batch is {"jobs": [...], "pos": ...}')
+            data, pos = data["jobs"], data.get("pos")
+            if not isinstance(data, list):
+                raise RequestRefused(f'"jobs" must be a list of jobs, not {type_name(data)}')
+        elif isinstance(data, dict):
+            data = dict(data)
+            pos = data.pop("pos", None)
+            data = [data]
+        elif not isinstance(data, list):
+            raise RequestRefused(f"send a job (JSON object) or a list of jobs, not {type_name(data)}")
+        if len(data) > MAX_JOBS_PER_ADD:
+            raise RequestRefused(f"at most {MAX_JOBS_PER_ADD} jobs can be added at once")
+        specs = []
+        for i, item in enumerate(data):
+            try:
+                specs.append(parse_job(item))
+            except RequestRefused as err:
+                raise RequestRefused(f"job {i + 1} of {len(data)}: {err}" if len(data) > 1
+                                     else str(err)) from None
+        return specs, pos
+
+    # -- operator actions (one per control PV) -----------------------------------
+
+    async def add(self, value: str) -> list[int]:
+        specs, pos = self._specs_from(value)
+        details = []
+        for i, spec in enumerate(specs):
+            try:
+                details.append(self.admit(spec))
+            except RequestRefused as err:
+                raise RequestRefused(f"job {i + 1} of {len(specs)}: {err}" if len(specs) > 1
+                                     else str(err)) from None
+        self.manager.queue.insert_index(pos)          # refuse a bad position before taking ids
+        jobs = [self.manager.new_job(spec, **d) for spec, d in zip(specs, details)]
+        await self._apply(self.manager.add(jobs, pos, time.time()))
+        self.last_added = [j.id for j in jobs]
+        await self._publish_topics({"added"})
+        return self.last_added
+
+    async def start_queue(self, value: Any = None) -> None:
+        await self._apply(self.manager.start(time.time()))
+
+    async def stop_queue(self, value: Any = None) -> None:
+        await self._apply(self.manager.stop(time.time()))
+
+    async def clear_queue(self, value: Any = None) -> None:
+        await self._apply(self.manager.clear())
+
+    async def move(self, value: str) -> None:
+        request = self._object(value, "move", {"id"}, {"pos", "before", "after"})
+        await self._apply(self.manager.move(request["id"], request.get("pos"),
+                                            before=request.get("before"),
+                                            after=request.get("after")))
+
+    async def remove(self, value: str) -> None:
+        ids = parse_json(value, "the id(s) to remove")
+        ids = ids if isinstance(ids, list) else [ids]
+        await self._apply(self.manager.remove(ids))
+
+    async def skip(self, value: str) -> None:
+        text = value.strip()
+        job_id = None if text in ("", "next") else parse_json(text, "the id to skip")
+        await self._apply(self.manager.skip(job_id, time.time()))
+
+    async def repeat(self, value: str) -> None:
+        request = self._object(value, "repeat", {"id"}, {"times"})
+        await self._apply(self.manager.repeat(request["id"], request.get("times", 1), time.time()))
+
+    async def edit(self, value: str) -> None:
+        request = self._object(value, "edit", {"id", "job"}, set())
+        spec = parse_job(request["job"])
+        await self._apply(self.manager.edit(request["id"], spec, **self.admit(spec)))
+
+    async def requeue(self, value: str) -> list[int]:
+        data = parse_json(value, "the job to requeue")
+        request = data if isinstance(data, dict) else {"id": data}
+        request = self._object(request, "requeue", {"id"}, {"job", "pos"})
+        record = self.store.job_record(request["id"]) if isinstance(request["id"], int) else None
+        if record is None:
+            raise RequestRefused(f"no job has id {request['id']!r}")
+        body = request.get("job", record["job"])
+        return await self.add(_json({**body, "pos": request.get("pos", "back")}))
+
+    async def get(self, value: int) -> None:
+        record = self.store.job_record(int(value))
+        if record is None:
+            raise RequestRefused(f"no job has id {value}")
+        if self.manager.current is not None and self.manager.current.id == record["id"]:
+            record["where"] = "running"
+        elif record["id"] in self.manager.queue:
+            record["where"] = "queue"
+        else:
+            record["where"] = "history"
+        self.last_record = _json(record)
+        await self._publish_topics({"record"})
+
+    async def pause(self, value: Any = None) -> None:
+        await self._apply(self.manager.pause(now=False))
+
+    async def pause_now(self, value: Any = None) -> None:
+        await self._apply(self.manager.pause(now=True))
+
+    async def resume(self, value: Any = None) -> None:
+        await self._apply(self.manager.resume(time.time()))
+
+    async def abort(self, value: Any = None) -> None:
+        await self._apply(self.manager.abort())
+
+    async def set_mode(self, value: Any) -> None:
+        await self._apply(self.manager.set_mode(str(value)))
+
+    async def reload_commands(self, value: Any = None) -> None:
+        await self._refresh_commands(force=True)
+
+    # -- reporting errors ---------------------------------------------------------
+
+    async def report_error(self, message: str) -> None:
+        self.last_error = message
+        log.warning("%s", message)
+        await self._publish_topics({"error"})
+
+    # -- inside -------------------------------------------------------------------
+
+    @staticmethod
+    def _object(value: Any, what: str, required: set[str], optional: set[str]) -> dict:
+        data = parse_json(value, f"the {what} request") if isinstance(value, str) else value
+        if not isinstance(data, dict):
+            raise RequestRefused(f"{what} takes a JSON object with {', '.join(sorted(required))}")
+        missing = sorted(required - set(data))
+        unknown = sorted(set(data) - required - optional)
+        if missing:
+            raise RequestRefused(f"{what}: {', '.join(missing)} missing")
+        if unknown:
+            raise RequestRefused(f"{what}: unknown key(s) {', '.join(unknown)}; allowed: "
+                                 f"{', '.join(sorted(required | optional))}")
+        return data
+
+    async def _apply(self, effects: list) -> None:
+        """Commit, then act, then tell the PVs."""
+        manager = self.manager
+        self.store.apply(effects, manager.next_id, manager.queue.ids())
+        topics: set[str] = set()
+        for effect in effects:
+            topics |= EFFECT_TOPICS.get(type(effect), set())
+            if isinstance(effect, fx.Launch):
+                self._launch(effect.job, effect.run)
+            elif isinstance(effect, fx.Control):
+                CONTROLS[effect.action](self.runner)
+        await self._publish_topics(topics)
+
+    def _launch(self, job: Job, run: fx.Run) -> None:
+        self.live = LiveJob(started=run.started)
+        payload: dict[str, Any] = {"job": job.describe(),
+                                   "command_folders": [str(f) for f in self.config.commands]}
+        if job.kind == "script_file":
+            try:
+                payload["script_path"] = str(self.scripts.resolve(job.spec.body["script_file"]))
+            except RequestRefused as err:
+                payload["script_path"] = ""
+                log.warning("job %s: %s", job.id, err)
+        asyncio.create_task(self.runner.launch(job.id, payload))
+
+    def _on_job_event(self, kind: str, data: dict[str, Any]) -> None:
+        self._events.put_nowait((kind, data))
+
+    async def _follow_events(self) -> None:
+        while True:
+            kind, data = await self._events.get()
+            try:
+                await self._handle_event(kind, data)
+            except Exception:  # noqa: BLE001 - one bad report must not stop the stream
+                log.exception("while handling job event %s", kind)
+
+    async def _handle_event(self, kind: str, data: dict[str, Any]) -> None:
+        live = self.live
+        if kind == "line":
+            live.line, live.stack = data["line"], data.get("stack", [])
+        elif kind == "progress":
+            live.progress = data["v"]
+        elif kind == "message":
+            live.message = data["v"]
+        elif kind == "output":
+            live.output = data["v"]
+        elif kind == "paused":
+            await self._apply(self.manager.job_paused())
+        elif kind == "ended":
+            await self._job_ended(data)
+        if kind in EVENT_TOPICS:
+            await self._publish_topics({EVENT_TOPICS[kind]})
+
+    async def _job_ended(self, outcome: dict[str, Any]) -> None:
+        job = self.manager.current
+        effects = self.manager.job_ended(outcome.get("status", "failed"), time.time(),
+                                         error=outcome.get("error", ""),
+                                         traceback=outcome.get("traceback", ""),
+                                         output=outcome.get("output", ""))
+        run = next((e.run for e in effects if isinstance(e, fx.RunRecorded)), None)
+        if job is not None and run is not None and run.status == "failed":
+            self.last_error = f"job {job.id} ({job.name}) failed: {run.error}"
+            await self._publish_topics({"error"})
+        if self.manager.current is None:
+            self.live = LiveJob()
+        await self._apply(effects)
+        await self._publish_topics({"job"})
+
+    async def _tick_elapsed(self) -> None:
+        while True:
+            await asyncio.sleep(ELAPSED_TICK)
+            if self.manager.current is not None:
+                await self._publish_topics({"elapsed"})
+
+    async def _watch_commands(self) -> None:
+        while True:
+            await asyncio.sleep(COMMAND_POLL)
+            try:
+                if self.commands.changed():
+                    await self._refresh_commands()
+            except Exception:  # noqa: BLE001 - keep watching whatever a command file does
+                log.exception("while reloading commands")
+
+    async def _refresh_commands(self, force: bool = False) -> None:
+        changed = await self.commands.refresh()
+        if changed or force:
+            await self.runner.restart_forkserver()   # no stale instrument modules in new jobs
+            await self._publish_topics({"commands"})
+
+    async def _publish_topics(self, topics: set[str]) -> None:
+        if self._publish is not None and topics:
+            await self._publish(topics)
+
+    # -- what status PVs show -------------------------------------------------------
+
+    def current_job(self) -> dict[str, Any] | None:
+        job = self.manager.current
+        if job is None:
+            return None
+        return {**job.describe(), "start": self.live.started, "status": self.manager.state.value}
+
+    def history(self) -> list[dict[str, Any]]:
+        return [run.describe() for run in self.manager.history]
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+EFFECT_TOPICS: dict[type, set[str]] = {
+    fx.JobsSaved: {"queue"},
+    fx.QueueChanged: {"queue"},
+    fx.RunRecorded: {"history"},
+    fx.StateChanged: {"state"},
+    fx.Launch: {"job"},
+}
+
+CONTROLS: dict[str, Callable[[JobRunner], None]] = {
+    "pause": lambda runner: runner.pause(now=False),
+    "pause_now": lambda runner: runner.pause(now=True),
+    "resume": lambda runner: runner.resume(),
+    "abort": lambda runner: runner.abort(),
+}
+

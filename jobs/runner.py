@@ -1,0 +1,297 @@
+"""Starts and controls job processes; turns what they report into events.
+
+The IOC side of the fork server (see forkserver.py). Each job gets a channel
+(a stream socket carrying JSON lines both ways) and an output pipe. A job has
+ended when its process has exited *and* its whole process group is gone, so
+nothing it started can still be running when the next job starts.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+from typing import Any, Callable
+
+from .output import OutputLog
+
+log = logging.getLogger(__name__)
+
+GROUP_GONE_TIMEOUT = 5.0
+Listener = Callable[[str, dict[str, Any]], None]
+
+
+class LauncherDied(Exception):
+    pass
+
+
+class ForkServer:
+    """One warm parent process and the socket to it."""
+
+    def __init__(self, preload: list[str]):
+        self.preload = preload
+        self.sock: socket.socket | None = None
+        self.process: asyncio.subprocess.Process | None = None
+        self.ready: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._forks: dict[int, asyncio.Future] = {}
+        self._exits: dict[int, asyncio.Future] = {}
+        self.alive = False
+
+    async def start(self) -> dict[str, str]:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "scriptserver.jobs.forkserver", str(theirs.fileno()),
+            json.dumps(self.preload), pass_fds=[theirs.fileno()], stdin=asyncio.subprocess.DEVNULL)
+        theirs.close()
+        ours.setblocking(False)
+        self.sock = ours
+        self.alive = True
+        asyncio.get_running_loop().add_reader(ours.fileno(), self._readable)
+        return await asyncio.wait_for(self.ready, 60)
+
+    def _readable(self) -> None:
+        assert self.sock is not None
+        try:
+            data = self.sock.recv(65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._died()
+            return
+        message = json.loads(data)
+        if "ready" in message:
+            if message["preload_errors"]:
+                log.error("preload failed: %s", message["preload_errors"])
+            self.ready.set_result(message["preload_errors"])
+        elif "started" in message:
+            self._forks.pop(message["started"]).set_result(message["pid"])
+        elif "exited" in message:
+            self._exits.setdefault(message["exited"], _future()).set_result(message["status"])
+
+    def _died(self) -> None:
+        self.alive = False
+        if self.sock is not None:
+            asyncio.get_running_loop().remove_reader(self.sock.fileno())
+        for future in list(self._forks.values()) + list(self._exits.values()):
+            if not future.done():
+                future.set_exception(LauncherDied("the job launcher (fork server) stopped"))
+        if not self.ready.done():
+            self.ready.set_exception(LauncherDied("the job launcher (fork server) did not start"))
+
+    async def fork(self, job_id: int, channel_fd: int, output_fd: int) -> int:
+        assert self.sock is not None
+        future = self._forks[job_id] = _future()
+        socket.send_fds(self.sock, [json.dumps({"job": job_id}).encode()], [channel_fd, output_fd])
+        return await future
+
+    def exited(self, pid: int) -> asyncio.Future:
+        return self._exits.setdefault(pid, _future())
+
+    async def retire(self) -> None:
+        """No new jobs; the process exits once its running jobs have ended."""
+        if self.sock is not None and self.alive:
+            asyncio.get_running_loop().remove_reader(self.sock.fileno())
+            self.sock.close()
+            self.alive = False
+
+    async def kill(self) -> None:
+        await self.retire()
+        if self.process and self.process.returncode is None:
+            self.process.terminate()
+            await self.process.wait()
+
+
+def _future() -> asyncio.Future:
+    return asyncio.get_running_loop().create_future()
+
+
+def exit_reason(status: int) -> str:
+    code = os.waitstatus_to_exitcode(status)
+    if code < 0:
+        return f"the job process was killed by signal {signal.Signals(-code).name}"
+    return f"the job process exited with status {code} before reporting an outcome"
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def signal_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+class RunningJob:
+    """One job process, from fork to the end of its process group."""
+
+    def __init__(self, job_id: int, listener: Listener, output: OutputLog):
+        self.job_id = job_id
+        self.listener = listener
+        self.output = output
+        self.pid = 0
+        self.writer: asyncio.StreamWriter | None = None
+        self.started = False
+        self.pause_now_waiting = False
+        self.abort_requested = False
+        self.outcome: dict[str, Any] | None = None
+        self._kill_timer: asyncio.TimerHandle | None = None
+
+    def request(self, kind: str) -> None:
+        if self.writer is not None and not self.writer.is_closing():
+            self.writer.write((json.dumps({"t": kind}) + "\n").encode())
+
+    def pause_now(self) -> None:
+        if self.started:
+            os.kill(self.pid, signal.SIGUSR1)
+        else:
+            self.pause_now_waiting = True      # its handler is not installed yet
+
+    def abort(self, grace: float) -> None:
+        self.abort_requested = True
+        signal_group(self.pid, signal.SIGTERM)
+        self._kill_timer = asyncio.get_running_loop().call_later(
+            grace, signal_group, self.pid, signal.SIGKILL)
+
+    def on_message(self, message: dict[str, Any]) -> None:
+        kind = message.pop("t", None)
+        if kind == "started":
+            self.started = True
+            if self.pause_now_waiting:
+                self.pause_now_waiting = False
+                os.kill(self.pid, signal.SIGUSR1)
+        elif kind == "ended":
+            self.outcome = message            # reported once the process group is gone
+            return
+        if kind:
+            self.listener(kind, message)
+
+    async def read_messages(self, reader: asyncio.StreamReader) -> None:
+        while line := await reader.readline():
+            try:
+                self.on_message(json.loads(line))
+            except ValueError:
+                log.warning("job %s sent something that is not JSON: %r", self.job_id, line[:200])
+
+    async def read_output(self, reader: asyncio.StreamReader) -> None:
+        while data := await reader.read(65536):
+            self.output.feed(data)
+            self.listener("output", {"v": self.output.recent()})
+
+    async def wait_group_gone(self) -> None:
+        signal_group(self.pid, signal.SIGKILL)      # leftovers of a job that ended
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + GROUP_GONE_TIMEOUT
+        while group_alive(self.pid) and loop.time() < deadline:
+            await asyncio.sleep(0.002)
+        if self._kill_timer is not None:
+            self._kill_timer.cancel()
+
+
+class JobRunner:
+    """Runs one job at a time through the fork server and reports what happens."""
+
+    def __init__(self, preload: list[str], listener: Listener, abort_grace: float = 3.0):
+        self.preload = preload
+        self.listener = listener
+        self.abort_grace = abort_grace
+        self.forkserver: ForkServer | None = None
+        self.job: RunningJob | None = None
+        self._retired: list[ForkServer] = []
+
+    async def start(self) -> dict[str, str]:
+        self.forkserver = ForkServer(self.preload)
+        return await self.forkserver.start()
+
+    async def restart_forkserver(self) -> None:
+        """Fresh modules for the next job; a running job finishes in its old parent."""
+        old = self.forkserver
+        await self.start()
+        if old is not None:
+            self._retired.append(old)
+            if self.job is None:
+                await self._drop_retired()
+
+    async def _drop_retired(self) -> None:
+        while self._retired:
+            await self._retired.pop().retire()
+
+    async def launch(self, job_id: int, payload: dict[str, Any]) -> None:
+        """Fork the job and follow it to its end (reported as an 'ended' event)."""
+        running = self.job = RunningJob(job_id, self.listener, OutputLog())
+        outcome: dict[str, Any]
+        try:
+            outcome = await self._run(running, payload)
+        except LauncherDied as err:
+            outcome = {"status": "failed", "error": f"{err}; it was restarted"}
+            await self.start()
+        except Exception as err:  # noqa: BLE001 - the IOC must outlive any job failure
+            log.exception("job %s could not be run", job_id)
+            outcome = {"status": "failed", "error": f"the job could not be started: {err}"}
+        self.job = None
+        await self._drop_retired()
+        outcome["output"] = running.output.text()
+        self.listener("ended", outcome)
+
+    async def _run(self, running: RunningJob, payload: dict[str, Any]) -> dict[str, Any]:
+        if self.forkserver is None or not self.forkserver.alive:
+            await self.start()
+        assert self.forkserver is not None
+        forkserver = self.forkserver
+        ours, theirs = socket.socketpair()
+        out_r, out_w = os.pipe()
+        try:
+            running.pid = await forkserver.fork(running.job_id, theirs.fileno(), out_w)
+        finally:
+            theirs.close()
+            os.close(out_w)
+        exited = forkserver.exited(running.pid)
+        reader, running.writer = await asyncio.open_unix_connection(sock=ours, limit=2**24)
+        running.writer.write((json.dumps(payload) + "\n").encode())
+        output = asyncio.StreamReader(limit=2**20)
+        await asyncio.get_running_loop().connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(output), os.fdopen(out_r, "rb", 0))
+        readers = [asyncio.ensure_future(running.read_messages(reader)),
+                   asyncio.ensure_future(running.read_output(output))]
+        status = await exited
+        await running.wait_group_gone()
+        await asyncio.wait(readers, timeout=1.0)
+        for task in readers:
+            task.cancel()
+        running.writer.close()
+        outcome = running.outcome or {"status": "failed", "error": exit_reason(status)}
+        if running.abort_requested:
+            outcome["status"] = "aborted"
+            outcome.setdefault("error", "aborted by the operator")
+        return outcome
+
+    # -- control of the running job ------------------------------------------
+
+    def pause(self, now: bool) -> None:
+        if self.job is not None:
+            self.job.pause_now() if now else self.job.request("pause")
+
+    def resume(self) -> None:
+        if self.job is not None:
+            self.job.request("resume")
+
+    def abort(self) -> None:
+        if self.job is not None:
+            self.job.abort(self.abort_grace)
+
+    async def close(self) -> None:
+        for forkserver in [self.forkserver, *self._retired]:
+            if forkserver is not None:
+                await forkserver.kill()

@@ -1,0 +1,221 @@
+"""What runs inside a job's own process: the job itself, plus two helper threads.
+
+- the control thread reads the server's requests (pause, resume) from the channel;
+- the sampler thread reads the main thread's current frame a few times a second
+  and reports the job's current line and call chain (sampling, not tracing, so a
+  CPU-bound job runs at full speed), and flushes rate-limited reports.
+
+Pause-now is SIGUSR1: its handler runs in the main thread at the next Python
+line and holds there until resumed. Abort is SIGTERM: its handler raises
+JobAborted, so the job's ``finally:`` blocks run; the server kills the process
+group when its grace period is over.
+"""
+from __future__ import annotations
+
+import json
+import linecache
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+from . import api, tags
+from .errors import RequestRefused
+
+SAMPLE_INTERVAL = 0.1       # s between current-line samples
+REPORT_INTERVAL = 0.05      # s: a kind of report is sent at most this often; the latest is kept
+
+
+class JobAborted(BaseException):
+    """Raised in the job's main thread when the operator aborts it."""
+
+
+class Runtime:
+    """The job's side of the channel to the server."""
+
+    def __init__(self, channel: socket.socket, dry_run: bool):
+        self.channel = channel
+        self.dry_run = dry_run
+        self._lock = threading.RLock()          # re-entrant: a signal handler may send mid-send
+        self._last_sent: dict[str, float] = {}
+        self._pending: dict[str, Any] = {}
+        self.pause_requested = threading.Event()
+        self._resumed = threading.Event()
+        self._holding = False
+        self.finished = threading.Event()
+
+    def send(self, kind: str, **fields: Any) -> None:
+        data = (json.dumps({"t": kind, **fields}) + "\n").encode()
+        with self._lock:
+            try:
+                self.channel.sendall(data)
+            except OSError:
+                pass                             # the server went away; the job carries on
+
+    def report(self, kind: str, value: Any) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._last_sent.get(kind, 0.0) >= REPORT_INTERVAL:
+                self._last_sent[kind] = now
+                self._pending.pop(kind, None)
+                self.send(kind, v=value)
+            else:
+                self._pending[kind] = value
+
+    def flush(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, {}
+            for kind, value in pending.items():
+                self._last_sent[kind] = time.monotonic()
+                self.send(kind, v=value)
+
+    def pause_point(self) -> None:
+        if self.pause_requested.is_set():
+            self.hold()
+
+    def hold(self) -> None:
+        """Wait here until the operator resumes (or aborts: SIGTERM raises through the wait)."""
+        if self._holding:
+            return
+        self._holding = True
+        self.pause_requested.clear()
+        self._resumed.clear()
+        self.flush()
+        self.send("paused")
+        try:
+            while not self._resumed.wait(0.5):
+                pass
+        finally:
+            self._holding = False
+        self.send("resumed")
+
+    def on_request(self, request: dict[str, Any]) -> None:
+        kind = request.get("t")
+        if kind == "pause":
+            self.pause_requested.set()
+        elif kind == "resume":
+            self.pause_requested.clear()
+            if self._holding:
+                self._resumed.set()
+
+
+def read_requests(runtime: Runtime, reader) -> None:
+    for line in reader:
+        try:
+            runtime.on_request(json.loads(line))
+        except ValueError:
+            continue
+
+
+def sample_lines(runtime: Runtime, main_id: int, own_files: set[str]) -> None:
+    """Report the job's current line and call chain whenever they change."""
+    last: list[list] | None = None
+    while not runtime.finished.wait(SAMPLE_INTERVAL):
+        frame = sys._current_frames().get(main_id)
+        stack = []
+        while frame is not None:
+            if frame.f_code.co_filename in own_files:
+                stack.append([frame.f_code.co_name, frame.f_lineno])
+            frame = frame.f_back
+        del frame
+        stack.reverse()
+        if stack and stack != last:
+            last = stack
+            runtime.send("line", line=stack[-1][1], stack=stack)
+        runtime.flush()
+
+
+# -- the three kinds of job ---------------------------------------------------
+
+def prepare_script(source: str, filename: str, params: dict) -> tuple[Callable[[], None], str]:
+    source = tags.rewrite(source)
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    code = compile(source, filename, "exec")
+    namespace = {"__name__": "__main__", "__file__": filename, "params": params}
+    return (lambda: exec(code, namespace)), filename
+
+
+def prepare(payload: dict[str, Any]) -> tuple[Callable[[], None], str]:
+    """The job as a callable, and the file whose lines are 'the job's own lines'."""
+    job = payload["job"]
+    body = job["job"]
+    params = body.get("params", {})
+    if job["kind"] == "script":
+        return prepare_script(body["script"], f"<job {job['id']}>", params)
+    if job["kind"] == "script_file":
+        path = payload["script_path"]
+        return prepare_script(Path(path).read_text(), path, params)
+    from scriptserver.commands.loader import load_command
+    from scriptserver.commands.validate import check_call
+    folders = [Path(f) for f in payload["command_folders"]]
+    func, description = load_command(folders, body["command"])
+    typed = check_call(description, body.get("args", {}))
+    return (lambda: func(**typed)), str(Path(description["module"]).resolve())
+
+
+def describe_failure(err: BaseException, own_file: str) -> tuple[str, str]:
+    """(one-line reason with the job's own line, traceback without this module's frames)"""
+    tb = traceback.extract_tb(err.__traceback__)
+    frames = [f for f in tb if f.filename != __file__]
+    where = next((f for f in reversed(frames) if f.filename == own_file), None)
+    reason = f"{type(err).__name__}: {err}".rstrip(": ")
+    if where is not None:
+        reason += f" (line {where.lineno} of {Path(own_file).name if own_file[0] != '<' else own_file})"
+    text = "Traceback (most recent call last):\n" + "".join(traceback.format_list(frames))
+    text += "".join(traceback.format_exception_only(type(err), err))
+    return reason, text
+
+
+def run(payload: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
+    own_file = "<job>"
+    try:
+        job, own_file = prepare(payload)
+        threading.Thread(target=sample_lines, daemon=True,
+                         args=(runtime, threading.main_thread().ident, {own_file})).start()
+        runtime.send("started", pid=os.getpid())
+        job()
+        return {"status": "finished"}
+    except JobAborted:
+        return {"status": "aborted", "error": "aborted by the operator"}
+    except SystemExit as stop:
+        if stop.code in (None, 0):
+            return {"status": "finished"}
+        return {"status": "failed", "error": f"the job called sys.exit({stop.code!r})"}
+    except RequestRefused as refused:
+        return {"status": "failed", "error": str(refused)}
+    except BaseException as err:  # noqa: BLE001 - whatever the job raised is its failure
+        reason, text = describe_failure(err, own_file)
+        return {"status": "failed", "error": reason, "traceback": text}
+
+
+def main(channel_fd: int) -> int:
+    """Entry point in the forked job process; returns the exit code."""
+    channel = socket.socket(fileno=channel_fd)
+    reader = channel.makefile("r", encoding="utf-8")
+    payload = json.loads(reader.readline())
+    runtime = Runtime(channel, bool(payload.get("dry_run")))
+    api._runtime = runtime
+
+    def abort(signum, frame):
+        raise JobAborted("aborted by the operator")
+
+    signal.signal(signal.SIGTERM, abort)
+    signal.signal(signal.SIGUSR1, lambda signum, frame: runtime.hold())
+    threading.Thread(target=read_requests, args=(runtime, reader), daemon=True).start()
+    outcome = run(payload, runtime)
+    runtime.finished.set()
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)     # ending anyway
+    runtime.flush()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    runtime.send("ended", **outcome)
+    return 0 if outcome["status"] == "finished" else 1

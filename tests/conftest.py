@@ -1,0 +1,145 @@
+"""Real IOC processes and real Channel Access clients, on loopback only.
+
+Each test IOC gets its own PV prefix and its own CA port from a pool chosen at
+session start; the clients' address list names every port of the pool, so
+pyepics (libca reads its environment once) finds every IOC of the session.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+
+def _free_ports(count: int) -> list[int]:
+    ports: list[int] = []
+    candidate = 20000 + (os.getpid() * 7) % 30000
+    while len(ports) < count:
+        candidate += 1
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp, \
+                    socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+                udp.bind(("127.0.0.1", candidate))
+                tcp.bind(("127.0.0.1", candidate))
+        except OSError:
+            continue
+        ports.append(candidate)
+    return ports
+
+
+PORTS = _free_ports(24)
+os.environ.update({
+    "EPICS_CA_ADDR_LIST": " ".join(f"127.0.0.1:{p}" for p in PORTS),
+    "EPICS_CA_AUTO_ADDR_LIST": "NO",
+    "EPICS_CA_MAX_ARRAY_BYTES": "20000000",
+    "EPICS_PVA_ADDR_LIST": "127.0.0.1",
+    "EPICS_PVA_AUTO_ADDR_LIST": "NO",
+})
+_port_pool = itertools.cycle(PORTS)
+_prefix_numbers = itertools.count(1)
+REPO = Path(__file__).resolve().parent.parent
+DEMO_COMMANDS = REPO / "config" / "demo" / "commands"
+
+
+def wait_for(condition, timeout: float = 10.0, interval: float = 0.02, what: str = ""):
+    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = condition()
+        except Exception as err:  # noqa: BLE001 - keep polling until the deadline
+            last = err
+        else:
+            if last:
+                return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what or condition}: {last!r}")
+
+
+class IOC:
+    """A scriptserver-ioc process with its own prefix, port, folders and state."""
+
+    def __init__(self, root: Path, *, commands: Path | None = None, extra_config: str = ""):
+        self.root = root
+        self.port = next(_port_pool)
+        self.prefix = f"T{os.getpid()}X{next(_prefix_numbers)}:"
+        self.commands = commands or DEMO_COMMANDS
+        self.scripts = root / "scripts"
+        self.scripts.mkdir(parents=True, exist_ok=True)
+        self.state = root / "state"
+        self.config = root / "config.yaml"
+        self.config.write_text(textwrap.dedent(f"""\
+            prefix: "{self.prefix}"
+            commands: ["{self.commands}"]
+            scripts: ["{self.scripts}"]
+            state_dir: "{self.state}"
+            abort_grace: 1.0
+            """) + extra_config)
+        self.log = root / "ioc.log"
+        self.process: subprocess.Popen | None = None
+
+    def pv(self, suffix: str) -> str:
+        return self.prefix + suffix
+
+    def start(self) -> "IOC":
+        env = dict(os.environ, EPICS_CAS_SERVER_PORT=str(self.port),
+                   EPICS_CA_SERVER_PORT=str(self.port), EPICS_CAS_INTF_ADDR_LIST="127.0.0.1",
+                   PYTHONUNBUFFERED="1")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "scriptserver.ioc", "--config", str(self.config)],
+            env=env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
+            start_new_session=True)
+        wait_for(lambda: self.ready(), timeout=30, what=f"IOC {self.prefix} to start "
+                 f"(log: {self.log})")
+        return self
+
+    def ready(self) -> bool:
+        if self.process.poll() is not None:
+            raise RuntimeError(f"IOC exited with {self.process.returncode}:\n{self.log_text()}")
+        return "ready:" in self.log_text()
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(5)
+
+    def kill(self) -> None:
+        """Kill -9, as a crash would."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(5)
+
+
+@pytest.fixture
+def ioc(tmp_path):
+    server = IOC(tmp_path).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def make_ioc(tmp_path):
+    started: list[IOC] = []
+
+    def make(**kwargs) -> IOC:
+        server = IOC(tmp_path / f"ioc{len(started)}", **kwargs)
+        started.append(server)
+        return server
+    yield make
+    for server in started:
+        server.stop()
