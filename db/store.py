@@ -137,12 +137,14 @@ class Store:
              "duration": None if b is None else round(b - a, 3),
              "error": e, "traceback": t, "output": o} for r, s, a, b, e, t, o in runs]}
 
-    def durations(self, kind: str, key: str, limit: int = 20) -> list[tuple[dict, float]]:
-        """Recent finished runs of one command (job JSON, seconds), newest first."""
+    def durations(self, body: dict[str, Any], limit: int = 50) -> list[tuple[dict, float]]:
+        """Recent finished runs of the same job (same command, script file or source):
+        (job as submitted, seconds), newest first."""
+        field = next(f for f in ("command", "script_file", "script") if f in body)
         rows = self.db.execute(
-            "SELECT job, ended - started FROM runs WHERE status='finished' AND kind=? "
-            "AND json_extract(job, '$.command')=? ORDER BY run_id DESC LIMIT ?",
-            (kind, key, limit))
+            "SELECT job, ended - started FROM runs WHERE status='finished' "
+            "AND json_extract(job, ?) = ? ORDER BY run_id DESC LIMIT ?",
+            (f"$.{field}", body[field], limit))
         return [(json.loads(job), seconds) for job, seconds in rows]
 
     # -- inside ----------------------------------------------------------------

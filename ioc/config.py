@@ -27,6 +27,7 @@ class Config:
     queue_mode: str = "STOP_ON_FAILURE"
     history_length: int = 200
     interfaces: list[str] = field(default_factory=lambda: ["127.0.0.1"])
+    line_interval: float = 0.1
     source: Path | None = None
 
 
@@ -41,6 +42,8 @@ KEYS: dict[str, tuple[Any, str, bool]] = {
     "queue_mode": (str, "STOP_ON_FAILURE or CONTINUE_ON_FAILURE", False),
     "history_length": (int, "how many runs P:HISTORY shows", False),
     "interfaces": (list, "a list of addresses to serve Channel Access on", False),
+    "line_interval": ((int, float), "seconds between samples of a job's current line "
+                      "(0 turns line reporting off)", False),
 }
 
 
@@ -93,6 +96,7 @@ def load(path: Path | None = None, *, prefix: str | None = None,
         queue_mode=raw.get("queue_mode", "STOP_ON_FAILURE"),
         history_length=raw.get("history_length", 200),
         interfaces=list(raw.get("interfaces", ["127.0.0.1"])),
+        line_interval=float(raw.get("line_interval", 0.1)),
         source=path,
     )
 
@@ -115,6 +119,7 @@ def check(raw: dict[str, Any]) -> list[str]:
                         f"not {raw['queue_mode']!r}")
     if isinstance(raw.get("prefix"), str) and not raw["prefix"].strip(":"):
         mistakes.append("prefix must not be empty")
-    if isinstance(raw.get("abort_grace"), (int, float)) and raw["abort_grace"] < 0:
-        mistakes.append("abort_grace must be 0 or more seconds")
+    for key in ("abort_grace", "line_interval"):
+        if isinstance(raw.get(key), (int, float)) and raw[key] < 0:
+            mistakes.append(f"{key} must be 0 or more seconds")
     return mistakes

@@ -7,9 +7,10 @@ client gets the message back: caproto's client raises ErrorResponseReceived,
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
-from caproto import ChannelType
+from caproto import AlarmSeverity, AlarmStatus, ChannelType
 from caproto.server import PVGroup, pvproperty
 
 from scriptserver.jobs.errors import RequestRefused
@@ -30,7 +31,8 @@ def attr_name(pv: PV) -> str:
 
 def property_for(pv: PV) -> pvproperty:
     kwargs: dict[str, Any] = {"name": pv.name, "dtype": DTYPES[pv.kind], "doc": pv.doc,
-                              "read_only": pv.action is None}
+                              "read_only": pv.action is None,
+                              "alarm_group": pv.name}     # each PV its own alarm state
     if pv.kind in ("json", "text"):
         kwargs.update(value="", max_length=pv.size, string_encoding="utf-8")
     elif pv.kind == "longs":
@@ -77,7 +79,7 @@ class _Base(PVGroup):
 
     async def publish(self, topics: set[str]) -> None:
         for pv in PVS:
-            if pv.topic in topics:
+            if not topics.isdisjoint(pv.topics):
                 await self._write(pv, pv.value(self.service))
 
     async def _write(self, pv: PV, value: Any) -> None:
@@ -90,10 +92,14 @@ class _Base(PVGroup):
                 value = encoded[: pv.size].decode("utf-8", "ignore")
         elif pv.kind == "longs":
             value = list(value)[: pv.size] or [0]
-        if self._published.get(pv.name) == value:
+        unknown = isinstance(value, float) and math.isnan(value)
+        key = "unknown" if unknown else value           # NaN never equals itself
+        if self._published.get(pv.name, object()) == key:
             return
-        self._published[pv.name] = value
-        await getattr(self, attr_name(pv)).write(value, verify_value=False)
+        self._published[pv.name] = key
+        alarm = ({"status": AlarmStatus.UDF, "severity": AlarmSeverity.INVALID_ALARM} if unknown
+                 else {"status": AlarmStatus.NO_ALARM, "severity": AlarmSeverity.NO_ALARM})
+        await getattr(self, attr_name(pv)).write(value, verify_value=False, **alarm)
 
 
 ScriptServerPVs = type(PVGroup)("ScriptServerPVs", (_Base,),

@@ -7,6 +7,7 @@ README's PV table is generated from this table (``python -m scriptserver.ioc.pvs
 from __future__ import annotations
 
 import json
+import math
 import zlib
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -25,7 +26,7 @@ class PV:
     name: str                       # after the prefix
     kind: str                       # json | text | long | double | enum | longs
     doc: str
-    topic: str | None = None        # status PVs: republished when this topic changes
+    topic: str | tuple[str, ...] | None = None   # status PVs: republished when it changes
     value: Callable[[Any], Any] | None = None
     action: str | None = None       # control PVs: the ScriptServer method a put calls
     enum: tuple[str, ...] = ()
@@ -33,6 +34,10 @@ class PV:
     limits: tuple[float, float] | None = None
     size: int = TEXT
     writable: bool = False          # a status PV that also takes puts (e.g. QUEUE:MODE)
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return (self.topic,) if isinstance(self.topic, str) else tuple(self.topic or ())
 
 
 def to_json(value: Any) -> str:
@@ -50,6 +55,19 @@ def _queue(s):
 
 def _progress(s):
     return 0.0 if s.live.progress is None else round(100.0 * s.live.progress, 2)
+
+
+def _seconds(value: float | None) -> float:
+    """Seconds, or NaN (published with an INVALID alarm) when unknown."""
+    return math.nan if value is None else round(value, 1)
+
+
+def _batch_progress(s):
+    batch = s.batch()
+    return 0.0 if batch is None else round(100.0 * batch["progress"], 2)
+
+
+LIVE = ("job", "progress", "elapsed")          # what the time left depends on
 
 
 def _job_field(key: str, empty: Any = "") -> Callable[[Any], Any]:
@@ -85,6 +103,22 @@ PVS: list[PV] = [
        lambda s: round(s.live.elapsed(), 1) if s.manager.current else 0.0, units="s"),
     PV("JOB:PROGRESS", "double", "% done of the current job, as it reports it", "progress",
        _progress, units="%", limits=(0.0, 100.0)),
+    PV("JOB:ESTIMATE", "double", "seconds the current job is expected to take in all "
+       "(NaN with an INVALID alarm when unknown)", "job",
+       lambda s: _seconds(s.manager.current and s.manager.current.estimate), units="s"),
+    PV("JOB:ESTIMATE:SOURCE", "text", "where JOB:ESTIMATE comes from: command, history or "
+       "unknown", "job", _job_field("estimate_source")),
+    PV("JOB:REMAINING", "double", "seconds the current job still needs, refined from its "
+       "progress (NaN with an INVALID alarm when unknown)", LIVE,
+       lambda s: _seconds(s.remaining()), units="s"),
+    PV("QUEUE:ETA", "double", "seconds until the current and queued jobs are done, counting "
+       "those with an estimate", ("queue",) + LIVE, lambda s: s.queue_eta()[0], units="s"),
+    PV("QUEUE:ETA:UNKNOWN", "long", "how many of those jobs have no estimate (QUEUE:ETA is then "
+       "a lower bound)", ("queue",) + LIVE, lambda s: s.queue_eta()[1]),
+    PV("BATCH", "json", "the batch the current job belongs to: id, name, index, size, progress",
+       ("queue", "job", "progress"), lambda s: s.batch() or ""),
+    PV("BATCH:PROGRESS", "double", "% done of the current batch", ("queue", "job", "progress"),
+       _batch_progress, units="%", limits=(0.0, 100.0)),
     PV("JOB:LINE", "long", "line of the job's own script (or command file) running now", "line",
        lambda s: s.live.line),
     PV("JOB:STACK", "json", "call chain inside the job's own code: [[function, line], ...]",

@@ -17,6 +17,7 @@ from typing import Any, Awaitable, Callable
 from scriptserver.commands.library import CommandLibrary
 from scriptserver.db.store import Store
 from scriptserver.jobs import effects as fx
+from scriptserver.jobs import estimates
 from scriptserver.jobs.errors import RequestRefused
 from scriptserver.jobs.manager import JobManager
 from scriptserver.jobs.queue import Job
@@ -70,6 +71,7 @@ class ScriptServer:
         self._publish: Publish | None = None
         self._events: asyncio.Queue = asyncio.Queue()
         self._tasks: list[asyncio.Task] = []
+        self._background: set[asyncio.Task] = set()
 
     # -- life ------------------------------------------------------------------
 
@@ -112,17 +114,19 @@ class ScriptServer:
             raise RequestRefused(f"{name} cannot be compiled: {err}") from None
         return {"pausable": has_pause_points(source)}
 
-    def _specs_from(self, value: str) -> tuple[list[JobSpec], Any]:
+    def _specs_from(self, value: str) -> tuple[list[JobSpec], Any, str | None]:
         data = parse_json(value)
-        pos = None
+        pos, batch = None, None
         if isinstance(data, dict) and "jobs" in data:
-            extra = set(data) - {"jobs", "pos"}
+            extra = set(data) - {"jobs", "pos", "batch"}
             if extra:
-                raise RequestRefused(f"unknown key(s) {sorted(extra)} beside \"jobs\"; "
-                                     'a batch is {"jobs": [...], "pos": ...}')
-            data, pos = data["jobs"], data.get("pos")
+                raise RequestRefused(f"unknown key(s) {sorted(extra)} beside \"jobs\"; a list "
+                                     'of jobs is {"jobs": [...], "pos": ..., "batch": "name"}')
+            data, pos, batch = data["jobs"], data.get("pos"), data.get("batch")
             if not isinstance(data, list):
                 raise RequestRefused(f'"jobs" must be a list of jobs, not {type_name(data)}')
+            if batch is not None and (not isinstance(batch, str) or not batch.strip()):
+                raise RequestRefused('"batch" must be a name for the batch (a string)')
         elif isinstance(data, dict):
             data = dict(data)
             pos = data.pop("pos", None)
@@ -138,12 +142,12 @@ class ScriptServer:
             except RequestRefused as err:
                 raise RequestRefused(f"job {i + 1} of {len(data)}: {err}" if len(data) > 1
                                      else str(err)) from None
-        return specs, pos
+        return specs, pos, batch
 
     # -- operator actions (one per control PV) -----------------------------------
 
     async def add(self, value: str) -> list[int]:
-        specs, pos = self._specs_from(value)
+        specs, pos, batch = self._specs_from(value)
         details = []
         for i, spec in enumerate(specs):
             try:
@@ -153,9 +157,15 @@ class ScriptServer:
                                      else str(err)) from None
         self.manager.queue.insert_index(pos)          # refuse a bad position before taking ids
         jobs = [self.manager.new_job(spec, **d) for spec, d in zip(specs, details)]
+        self._estimate_from_history(jobs)
+        if batch is not None:
+            for i, job in enumerate(jobs):
+                job.extra["batch"] = {"id": jobs[0].id, "name": batch, "index": i + 1,
+                                      "size": len(jobs)}
         await self._apply(self.manager.add(jobs, pos, time.time()))
         self.last_added = [j.id for j in jobs]
         await self._publish_topics({"added"})
+        self._spawn(self._estimate_with_commands(jobs))
         return self.last_added
 
     async def start_queue(self, value: Any = None) -> None:
@@ -191,6 +201,9 @@ class ScriptServer:
         request = self._object(value, "edit", {"id", "job"}, set())
         spec = parse_job(request["job"])
         await self._apply(self.manager.edit(request["id"], spec, **self.admit(spec)))
+        job = self.manager.queue.get(request["id"])
+        self._estimate_from_history([job])
+        self._spawn(self._estimate_with_commands([job]))
 
     async def requeue(self, value: str) -> list[int]:
         data = parse_json(value, "the job to requeue")
@@ -233,6 +246,60 @@ class ScriptServer:
     async def reload_commands(self, value: Any = None) -> None:
         await self._refresh_commands(force=True)
 
+    # -- estimates -------------------------------------------------------------------
+
+    def _estimate_from_history(self, jobs: list[Job]) -> None:
+        seen: dict[str, list] = {}
+        for job in jobs:
+            body = job.spec.body
+            key = json.dumps({k: body[k] for k in ("command", "script_file", "script") if k in body})
+            if key not in seen:
+                seen[key] = self.store.durations(body)
+            job.estimate = estimates.from_history(body, seen[key])
+            job.estimate_source = "history" if job.estimate is not None else "unknown"
+
+    async def _estimate_with_commands(self, jobs: list[Job]) -> None:
+        """The commands' own estimate functions (in a subprocess), then republish."""
+        commands = [j for j in jobs if j.kind == "command"]
+        if not commands:
+            return
+        calls = [(j.spec.body["command"], j.spec.body.get("args", {})) for j in commands]
+        try:
+            results = await self.commands.estimate(calls)
+        except Exception:  # noqa: BLE001 - no estimate is better than a stopped IOC
+            log.exception("estimating %d job(s) failed", len(calls))
+            return
+        changed = []
+        for job, seconds in zip(commands, results):
+            if seconds is not None and job.estimate_source != "command":
+                job.estimate, job.estimate_source = round(seconds, 3), "command"
+                changed.append(job)
+        if changed:
+            self.store.apply([fx.JobsSaved(tuple(changed))], self.manager.next_id,
+                             self.manager.queue.ids())
+            await self._publish_topics({"queue", "job"})
+
+    def remaining(self) -> float | None:
+        job = self.manager.current
+        if job is None:
+            return None
+        return estimates.remaining(self.live.elapsed(), self.live.progress, job.estimate)
+
+    def queue_eta(self) -> tuple[float, int]:
+        return estimates.queue_eta((j.estimate for j in self.manager.queue), self.remaining(),
+                                   self.manager.current is not None)
+
+    def batch(self) -> dict[str, Any] | None:
+        """The batch the current job belongs to, with its overall progress."""
+        job = self.manager.current
+        if job is None or "batch" not in job.extra:
+            return None
+        info = job.extra["batch"]
+        queued = sum(1 for j in self.manager.queue if j.extra.get("batch", {}).get("id")
+                     == info["id"])
+        return {**info, "progress": estimates.batch_progress(info["size"], queued, True,
+                                                             self.live.progress)}
+
     # -- reporting errors ---------------------------------------------------------
 
     async def report_error(self, message: str) -> None:
@@ -269,17 +336,24 @@ class ScriptServer:
                 CONTROLS[effect.action](self.runner)
         await self._publish_topics(topics)
 
+    def _spawn(self, coro) -> None:
+        """Run a background step; keep a reference so it is not collected mid-way."""
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     def _launch(self, job: Job, run: fx.Run) -> None:
         self.live = LiveJob(started=run.started)
         payload: dict[str, Any] = {"job": job.describe(),
-                                   "command_folders": [str(f) for f in self.config.commands]}
+                                   "command_folders": [str(f) for f in self.config.commands],
+                                   "line_interval": self.config.line_interval}
         if job.kind == "script_file":
             try:
                 payload["script_path"] = str(self.scripts.resolve(job.spec.body["script_file"]))
             except RequestRefused as err:
                 payload["script_path"] = ""
                 log.warning("job %s: %s", job.id, err)
-        asyncio.create_task(self.runner.launch(job.id, payload))
+        self._spawn(self.runner.launch(job.id, payload))
 
     def _on_job_event(self, kind: str, data: dict[str, Any]) -> None:
         self._events.put_nowait((kind, data))

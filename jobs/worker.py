@@ -27,7 +27,7 @@ from typing import Any, Callable
 from . import api, tags
 from .errors import RequestRefused
 
-SAMPLE_INTERVAL = 0.1       # s between current-line samples
+SAMPLE_INTERVAL = 0.1       # s between current-line samples, unless configured
 REPORT_INTERVAL = 0.05      # s: a kind of report is sent at most this often; the latest is kept
 
 
@@ -112,10 +112,11 @@ def read_requests(runtime: Runtime, reader) -> None:
             continue
 
 
-def sample_lines(runtime: Runtime, main_id: int, own_files: set[str]) -> None:
+def sample_lines(runtime: Runtime, main_id: int, own_files: set[str],
+                 interval: float = SAMPLE_INTERVAL) -> None:
     """Report the job's current line and call chain whenever they change."""
     last: list[list] | None = None
-    while not runtime.finished.wait(SAMPLE_INTERVAL):
+    while not runtime.finished.wait(interval):
         frame = sys._current_frames().get(main_id)
         stack = []
         while frame is not None:
@@ -127,6 +128,12 @@ def sample_lines(runtime: Runtime, main_id: int, own_files: set[str]) -> None:
         if stack and stack != last:
             last = stack
             runtime.send("line", line=stack[-1][1], stack=stack)
+        runtime.flush()
+
+
+def flush_reports(runtime: Runtime) -> None:
+    """With line reporting off, still deliver the latest rate-limited reports."""
+    while not runtime.finished.wait(SAMPLE_INTERVAL):
         runtime.flush()
 
 
@@ -175,8 +182,12 @@ def run(payload: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
     own_file = "<job>"
     try:
         job, own_file = prepare(payload)
-        threading.Thread(target=sample_lines, daemon=True,
-                         args=(runtime, threading.main_thread().ident, {own_file})).start()
+        interval = payload.get("line_interval", SAMPLE_INTERVAL)
+        if interval > 0:
+            threading.Thread(target=sample_lines, daemon=True, args=(
+                runtime, threading.main_thread().ident, {own_file}, interval)).start()
+        else:
+            threading.Thread(target=flush_reports, args=(runtime,), daemon=True).start()
         runtime.send("started", pid=os.getpid())
         job()
         return {"status": "finished"}
