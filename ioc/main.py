@@ -71,10 +71,17 @@ class _DropRefusalTracebacks(logging.Filter):
         return True
 
 
+class _DropBacklogNotes(logging.Filter):
+    """caproto notes at start that the large JSON PVs got a shorter monitor backlog: expected."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "subscription backlog" not in str(record.msg)
+
+
 def quiet_refusals() -> None:
-    logging.getLogger("caproto").addFilter(_DropRefusalTracebacks())
-    for name in ("caproto.circ", "caproto.ctx"):
+    for name in ("caproto", "caproto.circ", "caproto.ctx"):
         logging.getLogger(name).addFilter(_DropRefusalTracebacks())
+    logging.getLogger("caproto.server.server.ScriptServerPVs").addFilter(_DropBacklogNotes())
 
 
 if __name__ == "__main__":

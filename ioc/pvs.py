@@ -160,6 +160,11 @@ PVS: list[PV] = [
        action="get"),
     PV("QUEUE:REQUEUE", "json", 'queue a copy of a past job: an id, or {"id": 7, "job": {...}, '
        '"pos": ...} with edits', action="requeue", size=INPUT),
+    PV("VALIDATE", "json", "check a job (or a list) exactly as QUEUE:ADD would, and estimate "
+       "it, without queueing anything", action="validate", size=INPUT),
+    PV("VALIDATE:RESULT", "json", 'the verdict on the last VALIDATE: {"valid": true, "jobs": '
+       '[name, estimate, ...]} or {"valid": false, "error": "..."}', "validated",
+       lambda s: s.last_validation),
     PV("JOB:PAUSE", "long", "pause the job at its next pause point", action="pause"),
     PV("JOB:PAUSE:NOW", "long", "pause the job at its next Python line", action="pause_now"),
     PV("JOB:RESUME", "long", "continue the paused job (or the held queue)", action="resume"),

@@ -68,6 +68,7 @@ class ScriptServer:
         self.last_error = ""
         self.last_added: list[int] = []
         self.last_record = ""
+        self.last_validation: dict[str, Any] | str = ""
         self._publish: Publish | None = None
         self._events: asyncio.Queue = asyncio.Queue()
         self._tasks: list[asyncio.Task] = []
@@ -167,6 +168,27 @@ class ScriptServer:
         await self._publish_topics({"added"})
         self._spawn(self._estimate_with_commands(jobs))
         return self.last_added
+
+    async def validate(self, value: str) -> None:
+        """Check jobs exactly as QUEUE:ADD would, and estimate them, without queueing."""
+        try:
+            specs, pos, _ = self._specs_from(value)
+            self.manager.queue.insert_index(pos)
+            jobs = [Job(0, spec, **self.admit(spec)) for spec in specs]
+        except RequestRefused as err:
+            self.last_validation = {"valid": False, "error": str(err)}
+        else:
+            self._estimate_from_history(jobs)
+            commands = [j for j in jobs if j.kind == "command"]
+            found = await self.commands.estimate(
+                [(j.spec.body["command"], j.spec.body.get("args", {})) for j in commands])
+            for job, seconds in zip(commands, found):
+                if seconds is not None:
+                    job.estimate, job.estimate_source = round(seconds, 3), "command"
+            self.last_validation = {"valid": True, "jobs": [
+                {k: j.describe()[k] for k in ("name", "kind", "estimate", "estimate_source",
+                                              "pausable")} for j in jobs]}
+        await self._publish_topics({"validated"})
 
     async def start_queue(self, value: Any = None) -> None:
         await self._apply(self.manager.start(time.time()))

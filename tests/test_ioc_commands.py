@@ -101,3 +101,15 @@ def test_command_files_are_reloaded_live_and_new_jobs_use_the_new_code(make_ioc,
     wait_for(lambda: "shout" not in names(ioc), what="a deleted file's commands to go")
     put(ioc.pv("COMMANDS:RELOAD"), 1)
     assert "greet" in names(ioc)
+
+
+def test_validate_checks_and_estimates_without_queueing(ioc):
+    put(ioc.pv("VALIDATE"), [{"command": "wait", "args": {"seconds": 2}}, {"script": "pass"}])
+    verdict = wait_for(lambda: get_json(ioc.pv("VALIDATE:RESULT")))
+    assert verdict["valid"] is True
+    assert [(j["estimate"], j["estimate_source"]) for j in verdict["jobs"]] == \
+        [(2.0, "command"), (None, "unknown")]
+    put(ioc.pv("VALIDATE"), {"command": "set_ei", "args": {"energy": 5000}})
+    wait_for(lambda: get_json(ioc.pv("VALIDATE:RESULT"))["valid"] is False)
+    assert "between 0.5 and 800" in get_json(ioc.pv("VALIDATE:RESULT"))["error"]
+    assert get_value(ioc.pv("QUEUE:LEN")) == 0
