@@ -22,10 +22,10 @@ setup(
         "pyyaml>=6",
         "numpy>=1.24",
         "pydantic>=2.5",
+        "pvapy>=5",
     ],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6", "pyepics>=3.5"],
-        "pva": ["pvapy>=5"],
         "bench": ["pyepics>=3.5", "epicscorelibs>=7"],
     },
     entry_points={"console_scripts": ["scriptserver-ioc=scriptserver.ioc.main:main"]},

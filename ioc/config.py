@@ -28,6 +28,7 @@ class Config:
     history_length: int = 200
     interfaces: list[str] = field(default_factory=lambda: ["127.0.0.1"])
     line_interval: float = 0.1
+    pva: bool = True
     source: Path | None = None
 
 
@@ -44,6 +45,7 @@ KEYS: dict[str, tuple[Any, str, bool]] = {
     "interfaces": (list, "a list of addresses to serve Channel Access on", False),
     "line_interval": ((int, float), "seconds between samples of a job's current line "
                       "(0 turns line reporting off)", False),
+    "pva": (bool, "true or false: also serve the PVs over PV Access (pvapy)", False),
 }
 
 
@@ -97,6 +99,7 @@ def load(path: Path | None = None, *, prefix: str | None = None,
         history_length=raw.get("history_length", 200),
         interfaces=list(raw.get("interfaces", ["127.0.0.1"])),
         line_interval=float(raw.get("line_interval", 0.1)),
+        pva=raw.get("pva", True),
         source=path,
     )
 
@@ -110,7 +113,7 @@ def check(raw: dict[str, Any]) -> list[str]:
                 mistakes.append(f"{key} is missing: it must be {what}")
             continue
         value = raw[key]
-        if not isinstance(value, typ) or isinstance(value, bool):
+        if not isinstance(value, typ) or isinstance(value, bool) and typ is not bool:
             mistakes.append(f"{key} must be {what}, not {value!r}")
         elif isinstance(value, list) and not all(isinstance(v, str) for v in value):
             mistakes.append(f"{key} must be {what} (strings)")

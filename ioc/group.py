@@ -57,15 +57,7 @@ def _putter(pv: PV):
     async def put(group: "ScriptServerPVs", instance, value):
         if not group.started:
             raise RequestRefused("the script server is still starting; try again in a moment")
-        try:
-            await getattr(group.service, pv.action)(value)
-        except RequestRefused as refused:
-            await group.service.report_error(f"{pv.name}: {refused}")
-            raise
-        except Exception as err:  # noqa: BLE001 - the IOC stays up whatever a put does
-            log.exception("%s failed", pv.name)
-            await group.service.report_error(f"{pv.name}: internal error: {err}")
-            raise RequestRefused(f"internal error: {err}") from None
+        await group.service.act(pv, value)
         return value
     return put
 
@@ -75,6 +67,7 @@ class _Base(PVGroup):
         super().__init__(*args, **kwargs)
         self.service = service
         self.started = False
+        self.mirrors: list[Any] = []          # other faces fed the same values (PVA)
         self._published: dict[str, Any] = {}
 
     async def publish(self, topics: set[str]) -> None:
@@ -100,6 +93,8 @@ class _Base(PVGroup):
         alarm = ({"status": AlarmStatus.UDF, "severity": AlarmSeverity.INVALID_ALARM} if unknown
                  else {"status": AlarmStatus.NO_ALARM, "severity": AlarmSeverity.NO_ALARM})
         await getattr(self, attr_name(pv)).write(value, verify_value=False, **alarm)
+        for mirror in self.mirrors:
+            mirror.update(pv, value)
 
 
 ScriptServerPVs = type(PVGroup)("ScriptServerPVs", (_Base,),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import sys
@@ -36,6 +37,7 @@ def main(argv: list[str] | None = None) -> None:
         print(err, file=sys.stderr)
         sys.exit(2)
 
+    from . import pva
     from .group import ScriptServerPVs
     from .service import ScriptServer
 
@@ -50,6 +52,10 @@ def main(argv: list[str] | None = None) -> None:
     pvs = ScriptServerPVs(prefix=config.prefix, service=service)
 
     async def startup(async_lib) -> None:
+        if config.pva:
+            face = pva.start(config.prefix, service, asyncio.get_running_loop())
+            if face is not None:
+                pvs.mirrors.append(face)
         await service.start(pvs.publish)
         pvs.started = True
         log.info("script server %s ready: %d commands, %d queued, state in %s", config.prefix,

@@ -324,6 +324,18 @@ class ScriptServer:
 
     # -- reporting errors ---------------------------------------------------------
 
+    async def act(self, pv, value: Any) -> None:
+        """Carry out a put on a control PV (CA or PVA); a refusal goes to ERROR and is raised."""
+        try:
+            await getattr(self, pv.action)(value)
+        except RequestRefused as refused:
+            await self.report_error(f"{pv.name}: {refused}")
+            raise
+        except Exception as err:  # noqa: BLE001 - the IOC stays up whatever a put does
+            log.exception("%s failed", pv.name)
+            await self.report_error(f"{pv.name}: internal error: {err}")
+            raise RequestRefused(f"internal error: {err}") from None
+
     async def report_error(self, message: str) -> None:
         self.last_error = message
         log.warning("%s", message)

@@ -36,6 +36,7 @@ def _free_ports(count: int) -> list[int]:
 
 
 PORTS = _free_ports(24)
+PVA_PORTS = iter(_free_ports(200)[100:])          # pairs: server port, broadcast port
 os.environ.update({
     "EPICS_CA_ADDR_LIST": " ".join(f"127.0.0.1:{p}" for p in PORTS),
     "EPICS_CA_AUTO_ADDR_LIST": "NO",
@@ -71,6 +72,7 @@ class IOC:
     def __init__(self, root: Path, *, commands: Path | None = None, extra_config: str = ""):
         self.root = root
         self.port = next(_port_pool)
+        self.pva_port, self.pva_broadcast = next(PVA_PORTS), next(PVA_PORTS)
         self.prefix = f"T{os.getpid()}X{next(_prefix_numbers)}:"
         self.commands = commands or DEMO_COMMANDS
         self.scripts = root / "scripts"
@@ -87,12 +89,21 @@ class IOC:
         self.log = root / "ioc.log"
         self.process: subprocess.Popen | None = None
 
+    def pva_env(self) -> dict[str, str]:
+        """The PV Access ports of this IOC, for it and for a PVA client of it."""
+        return {"EPICS_PVAS_SERVER_PORT": str(self.pva_port),
+                "EPICS_PVA_SERVER_PORT": str(self.pva_port),
+                "EPICS_PVAS_BROADCAST_PORT": str(self.pva_broadcast),
+                "EPICS_PVA_BROADCAST_PORT": str(self.pva_broadcast),
+                "EPICS_PVA_ADDR_LIST": "127.0.0.1", "EPICS_PVA_AUTO_ADDR_LIST": "NO"}
+
     def pv(self, suffix: str) -> str:
         return self.prefix + suffix
 
     def start(self) -> "IOC":
         env = dict(os.environ, EPICS_CAS_SERVER_PORT=str(self.port),
                    EPICS_CA_SERVER_PORT=str(self.port), EPICS_CAS_INTF_ADDR_LIST="127.0.0.1",
+                   EPICS_PVAS_INTF_ADDR_LIST="127.0.0.1", **self.pva_env(),
                    PYTHONUNBUFFERED="1")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "scriptserver.ioc", "--config", str(self.config)],
