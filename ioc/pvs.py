@@ -15,6 +15,8 @@ from typing import Any, Callable
 from scriptserver.jobs.manager import QUEUE_MODES
 from scriptserver.jobs.states import QueueState, State
 
+from . import live
+
 BIG = 8_000_000          # bytes: queue, history, command list as JSON
 INPUT = 1_100_000        # bytes: a submitted job or batch (a script up to 1 MB)
 TEXT = 10_000            # bytes: names, messages, errors
@@ -62,8 +64,20 @@ def _seconds(value: float | None) -> float:
     return math.nan if value is None else round(value, 1)
 
 
+def _remaining(s):
+    return live.remaining(s.manager, s.live)
+
+
+def _eta(s):
+    return live.queue_eta(s.manager, s.live)
+
+
+def _batch(s):
+    return live.batch(s.manager, s.live)
+
+
 def _batch_progress(s):
-    batch = s.batch()
+    batch = _batch(s)
     return 0.0 if batch is None else round(100.0 * batch["progress"], 2)
 
 
@@ -110,13 +124,13 @@ PVS: list[PV] = [
        "unknown", "job", _job_field("estimate_source")),
     PV("JOB:REMAINING", "double", "seconds the current job still needs, refined from its "
        "progress (NaN with an INVALID alarm when unknown)", LIVE,
-       lambda s: _seconds(s.remaining()), units="s"),
+       lambda s: _seconds(_remaining(s)), units="s"),
     PV("QUEUE:ETA", "double", "seconds until the current and queued jobs are done, counting "
-       "those with an estimate", ("queue",) + LIVE, lambda s: s.queue_eta()[0], units="s"),
+       "those with an estimate", ("queue",) + LIVE, lambda s: _eta(s)[0], units="s"),
     PV("QUEUE:ETA:UNKNOWN", "long", "how many of those jobs have no estimate (QUEUE:ETA is then "
-       "a lower bound)", ("queue",) + LIVE, lambda s: s.queue_eta()[1]),
+       "a lower bound)", ("queue",) + LIVE, lambda s: _eta(s)[1]),
     PV("BATCH", "json", "the batch the current job belongs to: id, name, index, size, progress",
-       ("queue", "job", "progress"), lambda s: s.batch() or ""),
+       ("queue", "job", "progress"), lambda s: _batch(s) or ""),
     PV("BATCH:PROGRESS", "double", "% done of the current batch", ("queue", "job", "progress"),
        _batch_progress, units="%", limits=(0.0, 100.0)),
     PV("JOB:LINE", "long", "line of the job's own script (or command file) running now", "line",

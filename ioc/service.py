@@ -11,46 +11,31 @@ import asyncio
 import json
 import logging
 import time
-from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
 from scriptserver.commands.library import CommandLibrary
 from scriptserver.db.store import Store
 from scriptserver.jobs import effects as fx
-from scriptserver.jobs import estimates
 from scriptserver.jobs.errors import RequestRefused
 from scriptserver.jobs.manager import JobManager
 from scriptserver.jobs.queue import Job
 from scriptserver.jobs.runner import JobRunner
 from scriptserver.jobs.scripts import ScriptFolders
-from scriptserver.jobs.spec import JobSpec, parse_job, parse_json, type_name
-from scriptserver.jobs.tags import has_pause_points
+from scriptserver.jobs.spec import parse_job, parse_json
 
+from .admission import Admission, request
 from .config import Config
+from .estimating import Estimator
+from .live import LiveJob
 
 log = logging.getLogger(__name__)
 
 Publish = Callable[[set[str]], Awaitable[None]]
 COMMAND_POLL = 0.5          # s between checks of the command folders
 ELAPSED_TICK = 0.5          # s between P:JOB:ELAPSED updates
-MAX_JOBS_PER_ADD = 100_000
 
 # runner event -> topic it changes (events not listed are handled by methods)
 EVENT_TOPICS = {"line": "line", "progress": "progress", "message": "message", "output": "output"}
-
-
-@dataclass
-class LiveJob:
-    """What the current job reports while it runs."""
-    started: float = 0.0
-    progress: float | None = None          # 0..1
-    line: int = 0
-    stack: list = field(default_factory=list)
-    message: str = ""
-    output: str = ""
-
-    def elapsed(self) -> float:
-        return max(0.0, time.time() - self.started) if self.started else 0.0
 
 
 class ScriptServer:
@@ -63,6 +48,8 @@ class ScriptServer:
         self.manager.queue_mode = config.queue_mode
         self.scripts = ScriptFolders(config.scripts)
         self.commands = CommandLibrary(config.commands)
+        self.admission = Admission(self.commands, self.scripts)
+        self.estimator = Estimator(self.store, self.commands)
         self.runner = JobRunner(config.preload, self._on_job_event, config.abort_grace)
         self.live = LiveJob()
         self.last_error = ""
@@ -93,72 +80,13 @@ class ScriptServer:
         await self.runner.close()
         self.store.close()
 
-    # -- admission: a submitted job becomes a Job with an id ---------------------
-
-    def admit(self, spec: JobSpec) -> dict[str, Any]:
-        """Check a job against what exists here; return the details a Job carries."""
-        body = spec.body
-        if spec.kind == "command":
-            self.commands.check_call(body["command"], body.get("args", {}))
-            return {"pausable": True}
-        if spec.kind == "script_file":
-            source = self.scripts.resolve(body["script_file"]).read_text(errors="replace")
-            name = body["script_file"]
-        else:
-            source, name = body["script"], "the script"
-        try:
-            compile(source, name, "exec")
-        except SyntaxError as err:
-            raise RequestRefused(f"{name} has a syntax error at line {err.lineno}: {err.msg}") \
-                from None
-        except ValueError as err:
-            raise RequestRefused(f"{name} cannot be compiled: {err}") from None
-        return {"pausable": has_pause_points(source)}
-
-    def _specs_from(self, value: str) -> tuple[list[JobSpec], Any, str | None]:
-        data = parse_json(value)
-        pos, batch = None, None
-        if isinstance(data, dict) and "jobs" in data:
-            extra = set(data) - {"jobs", "pos", "batch"}
-            if extra:
-                raise RequestRefused(f"unknown key(s) {sorted(extra)} beside \"jobs\"; a list "
-                                     'of jobs is {"jobs": [...], "pos": ..., "batch": "name"}')
-            data, pos, batch = data["jobs"], data.get("pos"), data.get("batch")
-            if not isinstance(data, list):
-                raise RequestRefused(f'"jobs" must be a list of jobs, not {type_name(data)}')
-            if batch is not None and (not isinstance(batch, str) or not batch.strip()):
-                raise RequestRefused('"batch" must be a name for the batch (a string)')
-        elif isinstance(data, dict):
-            data = dict(data)
-            pos = data.pop("pos", None)
-            data = [data]
-        elif not isinstance(data, list):
-            raise RequestRefused(f"send a job (JSON object) or a list of jobs, not {type_name(data)}")
-        if len(data) > MAX_JOBS_PER_ADD:
-            raise RequestRefused(f"at most {MAX_JOBS_PER_ADD} jobs can be added at once")
-        specs = []
-        for i, item in enumerate(data):
-            try:
-                specs.append(parse_job(item))
-            except RequestRefused as err:
-                raise RequestRefused(f"job {i + 1} of {len(data)}: {err}" if len(data) > 1
-                                     else str(err)) from None
-        return specs, pos, batch
-
     # -- operator actions (one per control PV) -----------------------------------
 
     async def add(self, value: str) -> list[int]:
-        specs, pos, batch = self._specs_from(value)
-        details = []
-        for i, spec in enumerate(specs):
-            try:
-                details.append(self.admit(spec))
-            except RequestRefused as err:
-                raise RequestRefused(f"job {i + 1} of {len(specs)}: {err}" if len(specs) > 1
-                                     else str(err)) from None
+        checked, pos, batch = self.admission.jobs(value)
         self.manager.queue.insert_index(pos)          # refuse a bad position before taking ids
-        jobs = [self.manager.new_job(spec, **d) for spec, d in zip(specs, details)]
-        self._estimate_from_history(jobs)
+        jobs = [self.manager.new_job(spec, **details) for spec, details in checked]
+        self.estimator.from_history(jobs)
         if batch is not None:
             for i, job in enumerate(jobs):
                 job.extra["batch"] = {"id": jobs[0].id, "name": batch, "index": i + 1,
@@ -172,19 +100,14 @@ class ScriptServer:
     async def validate(self, value: str) -> None:
         """Check jobs exactly as QUEUE:ADD would, and estimate them, without queueing."""
         try:
-            specs, pos, _ = self._specs_from(value)
+            checked, pos, _ = self.admission.jobs(value)
             self.manager.queue.insert_index(pos)
-            jobs = [Job(0, spec, **self.admit(spec)) for spec in specs]
         except RequestRefused as err:
             self.last_validation = {"valid": False, "error": str(err)}
         else:
-            self._estimate_from_history(jobs)
-            commands = [j for j in jobs if j.kind == "command"]
-            found = await self.commands.estimate(
-                [(j.spec.body["command"], j.spec.body.get("args", {})) for j in commands])
-            for job, seconds in zip(commands, found):
-                if seconds is not None:
-                    job.estimate, job.estimate_source = round(seconds, 3), "command"
+            jobs = [Job(0, spec, **details) for spec, details in checked]
+            self.estimator.from_history(jobs)
+            await self.estimator.from_commands(jobs)
             self.last_validation = {"valid": True, "jobs": [
                 {k: j.describe()[k] for k in ("name", "kind", "estimate", "estimate_source",
                                               "pausable")} for j in jobs]}
@@ -200,10 +123,9 @@ class ScriptServer:
         await self._apply(self.manager.clear())
 
     async def move(self, value: str) -> None:
-        request = self._object(value, "move", {"id"}, {"pos", "before", "after"})
-        await self._apply(self.manager.move(request["id"], request.get("pos"),
-                                            before=request.get("before"),
-                                            after=request.get("after")))
+        move = request(value, "move", {"id"}, {"pos", "before", "after"})
+        await self._apply(self.manager.move(move["id"], move.get("pos"),
+                                            before=move.get("before"), after=move.get("after")))
 
     async def remove(self, value: str) -> None:
         ids = parse_json(value, "the id(s) to remove")
@@ -216,26 +138,26 @@ class ScriptServer:
         await self._apply(self.manager.skip(job_id, time.time()))
 
     async def repeat(self, value: str) -> None:
-        request = self._object(value, "repeat", {"id"}, {"times"})
-        await self._apply(self.manager.repeat(request["id"], request.get("times", 1), time.time()))
+        repeat = request(value, "repeat", {"id"}, {"times"})
+        await self._apply(self.manager.repeat(repeat["id"], repeat.get("times", 1), time.time()))
 
     async def edit(self, value: str) -> None:
-        request = self._object(value, "edit", {"id", "job"}, set())
-        spec = parse_job(request["job"])
-        await self._apply(self.manager.edit(request["id"], spec, **self.admit(spec)))
-        job = self.manager.queue.get(request["id"])
-        self._estimate_from_history([job])
+        edit = request(value, "edit", {"id", "job"}, set())
+        spec = parse_job(edit["job"])
+        await self._apply(self.manager.edit(edit["id"], spec, **self.admission.check(spec)))
+        job = self.manager.queue.get(edit["id"])
+        self.estimator.from_history([job])
         self._spawn(self._estimate_with_commands([job]))
 
     async def requeue(self, value: str) -> list[int]:
         data = parse_json(value, "the job to requeue")
-        request = data if isinstance(data, dict) else {"id": data}
-        request = self._object(request, "requeue", {"id"}, {"job", "pos"})
-        record = self.store.job_record(request["id"]) if isinstance(request["id"], int) else None
+        again = request(data if isinstance(data, dict) else {"id": data}, "requeue", {"id"},
+                        {"job", "pos"})
+        record = self.store.job_record(again["id"]) if isinstance(again["id"], int) else None
         if record is None:
-            raise RequestRefused(f"no job has id {request['id']!r}")
-        body = request.get("job", record["job"])
-        return await self.add(_json({**body, "pos": request.get("pos", "back")}))
+            raise RequestRefused(f"no job has id {again['id']!r}")
+        body = again.get("job", record["job"])
+        return await self.add(_json({**body, "pos": again.get("pos", "back")}))
 
     async def get(self, value: int) -> None:
         record = self.store.job_record(int(value))
@@ -268,59 +190,12 @@ class ScriptServer:
     async def reload_commands(self, value: Any = None) -> None:
         await self._refresh_commands(force=True)
 
-    # -- estimates -------------------------------------------------------------------
-
-    def _estimate_from_history(self, jobs: list[Job]) -> None:
-        seen: dict[str, list] = {}
-        for job in jobs:
-            body = job.spec.body
-            key = json.dumps({k: body[k] for k in ("command", "script_file", "script") if k in body})
-            if key not in seen:
-                seen[key] = self.store.durations(body)
-            job.estimate = estimates.from_history(body, seen[key])
-            job.estimate_source = "history" if job.estimate is not None else "unknown"
-
     async def _estimate_with_commands(self, jobs: list[Job]) -> None:
-        """The commands' own estimate functions (in a subprocess), then republish."""
-        commands = [j for j in jobs if j.kind == "command"]
-        if not commands:
-            return
-        calls = [(j.spec.body["command"], j.spec.body.get("args", {})) for j in commands]
-        try:
-            results = await self.commands.estimate(calls)
-        except Exception:  # noqa: BLE001 - no estimate is better than a stopped IOC
-            log.exception("estimating %d job(s) failed", len(calls))
-            return
-        changed = []
-        for job, seconds in zip(commands, results):
-            if seconds is not None and job.estimate_source != "command":
-                job.estimate, job.estimate_source = round(seconds, 3), "command"
-                changed.append(job)
+        changed = await self.estimator.from_commands(jobs)
         if changed:
             self.store.apply([fx.JobsSaved(tuple(changed))], self.manager.next_id,
                              self.manager.queue.ids())
             await self._publish_topics({"queue", "job"})
-
-    def remaining(self) -> float | None:
-        job = self.manager.current
-        if job is None:
-            return None
-        return estimates.remaining(self.live.elapsed(), self.live.progress, job.estimate)
-
-    def queue_eta(self) -> tuple[float, int]:
-        return estimates.queue_eta((j.estimate for j in self.manager.queue), self.remaining(),
-                                   self.manager.current is not None)
-
-    def batch(self) -> dict[str, Any] | None:
-        """The batch the current job belongs to, with its overall progress."""
-        job = self.manager.current
-        if job is None or "batch" not in job.extra:
-            return None
-        info = job.extra["batch"]
-        queued = sum(1 for j in self.manager.queue if j.extra.get("batch", {}).get("id")
-                     == info["id"])
-        return {**info, "progress": estimates.batch_progress(info["size"], queued, True,
-                                                             self.live.progress)}
 
     # -- reporting errors ---------------------------------------------------------
 
@@ -342,20 +217,6 @@ class ScriptServer:
         await self._publish_topics({"error"})
 
     # -- inside -------------------------------------------------------------------
-
-    @staticmethod
-    def _object(value: Any, what: str, required: set[str], optional: set[str]) -> dict:
-        data = parse_json(value, f"the {what} request") if isinstance(value, str) else value
-        if not isinstance(data, dict):
-            raise RequestRefused(f"{what} takes a JSON object with {', '.join(sorted(required))}")
-        missing = sorted(required - set(data))
-        unknown = sorted(set(data) - required - optional)
-        if missing:
-            raise RequestRefused(f"{what}: {', '.join(missing)} missing")
-        if unknown:
-            raise RequestRefused(f"{what}: unknown key(s) {', '.join(unknown)}; allowed: "
-                                 f"{', '.join(sorted(required | optional))}")
-        return data
 
     async def _apply(self, effects: list) -> None:
         """Commit, then act, then tell the PVs."""
