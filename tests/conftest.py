@@ -50,6 +50,14 @@ REPO = Path(__file__).resolve().parent.parent
 DEMO_COMMANDS = REPO / "config" / "demo" / "commands"
 
 
+def write(folder: Path, name: str, source: str) -> Path:
+    """Write a (dedented) source file into a folder the test made, e.g. a command folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(textwrap.dedent(source))
+    return path
+
+
 def wait_for(condition, timeout: float = 10.0, interval: float = 0.02, what: str = ""):
     """Poll ``condition`` until it returns something truthy; fail after ``timeout`` s."""
     deadline = time.monotonic() + timeout

@@ -4,21 +4,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from scriptserver.commands.describe import describe_paths, merged
 
-DEMO_COMMANDS = Path(__file__).resolve().parent.parent / "config" / "demo" / "commands"
+from conftest import DEMO_COMMANDS, write
 
-
-def write(folder: Path, name: str, source: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_text(textwrap.dedent(source))
-    return path
 
 
 def describe(*folders: Path) -> dict:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import textwrap
 import time
 from pathlib import Path
 
@@ -12,14 +11,8 @@ import pytest
 from scriptserver.commands.library import CommandLibrary
 from scriptserver.jobs.errors import RequestRefused
 
-DEMO_COMMANDS = Path(__file__).resolve().parent.parent / "config" / "demo" / "commands"
+from conftest import DEMO_COMMANDS, write
 
-
-def write(folder: Path, name: str, source: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_text(textwrap.dedent(source))
-    return path
 
 
 def refresh(library: CommandLibrary) -> bool:

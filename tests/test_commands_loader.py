@@ -1,7 +1,6 @@
 """Loading a command to run it (what the job subprocess does), and the demo commands."""
 from __future__ import annotations
 
-import textwrap
 import time
 from pathlib import Path
 
@@ -13,14 +12,8 @@ from scriptserver.commands.loader import load_command
 from scriptserver.commands.validate import check_call
 from scriptserver.jobs.errors import RequestRefused
 
-DEMO_COMMANDS = Path(__file__).resolve().parent.parent / "config" / "demo" / "commands"
+from conftest import DEMO_COMMANDS, write
 
-
-def write(folder: Path, name: str, source: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_text(textwrap.dedent(source))
-    return path
 
 
 def run(folders: list[Path], name: str, args: dict):
