@@ -13,7 +13,6 @@ from scriptserver.commands.describe import describe_paths, merged
 from conftest import DEMO_COMMANDS, write
 
 
-
 def describe(*folders: Path) -> dict:
     return merged(describe_paths(list(folders)))
 

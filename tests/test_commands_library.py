@@ -14,7 +14,6 @@ from scriptserver.jobs.errors import RequestRefused
 from conftest import DEMO_COMMANDS, write
 
 
-
 def refresh(library: CommandLibrary) -> bool:
     return asyncio.run(library.refresh())
 

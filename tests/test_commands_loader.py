@@ -15,7 +15,6 @@ from scriptserver.jobs.errors import RequestRefused
 from conftest import DEMO_COMMANDS, write
 
 
-
 def run(folders: list[Path], name: str, args: dict):
     """What the worker does: load, check the call, call."""
     call, description = load_command(folders, name)
