@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS runs (
     output TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS runs_by_job ON runs (job_id);
 """
+STORED = (fx.JobsSaved, fx.QueueChanged, fx.RunRecorded)
 INTERRUPTED = "the script server stopped while this job ran; it was put back in the queue"
 
 
@@ -82,7 +83,10 @@ class Store:
     # -- saving ----------------------------------------------------------------
 
     def apply(self, effects: Iterable[Any], next_id: int, queue_ids: list[int]) -> None:
-        """Write what the manager changed, in one transaction."""
+        """Write what the manager changed, in one transaction (none if nothing is stored)."""
+        effects = [e for e in effects if isinstance(e, STORED)]
+        if not effects:
+            return
         with self._transaction():
             for effect in effects:
                 if isinstance(effect, fx.JobsSaved):

@@ -3,26 +3,52 @@
 A put on a control PV calls its service action. A refusal fails the put (the
 client gets the message back: caproto's client raises ErrorResponseReceived,
 ``caput -c`` exits non-zero) and is written to ``P:ERROR``.
+
+Large JSON PVs (``lazy`` in the table: the queue and the history) are not
+rebuilt inside the put that changed them: they are marked stale, rebuilt by a
+read that finds them stale (so a caget right after a put is always current),
+and otherwise rebuilt for their monitors as soon as the put has completed.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from typing import Any
 
-from caproto import AlarmSeverity, AlarmStatus, ChannelType
+import numpy as np
+from caproto import AlarmSeverity, AlarmStatus, CaprotoValueError, ChannelType
 from caproto.server import PVGroup, pvproperty
+from caproto.server.server import PvpropertyCharRO
 
 from scriptserver.jobs.errors import RequestRefused
 
-from .pvs import PVS, PV, to_json
+from .pvs import PVS, PV
+from .serialized import dumps
 from .service import ScriptServer
 
 log = logging.getLogger(__name__)
 
 DTYPES = {"json": ChannelType.CHAR, "text": ChannelType.CHAR, "long": ChannelType.LONG,
           "double": ChannelType.DOUBLE, "enum": ChannelType.ENUM, "longs": ChannelType.LONG}
+FLUSH_AFTER = 0.001     # s: caproto answers a put over several loop turns; flush after them
 INITIAL = {"json": "", "text": "", "long": 0, "double": 0.0, "enum": None, "longs": [0]}
+
+
+class JsonText(PvpropertyCharRO):
+    """A read-only CHAR waveform holding its text as a byte array.
+
+    caproto's own CHAR channel stores a str and, on every read and monitor
+    update, turns it into a Python list of ints before making an array: about
+    40 ms for a 2 MB queue, per client. Kept as bytes, a read is one copy.
+    An empty text is one NUL byte (caget -S shows it as empty).
+    """
+
+    def preprocess_value(self, value):
+        data = value.encode() if isinstance(value, str) else bytes(value)
+        if len(data) > self._max_length:
+            raise CaprotoValueError(f"{len(data)} bytes is over {self._max_length}")
+        return np.frombuffer(data or b"\0", dtype=np.uint8)
 
 
 def attr_name(pv: PV) -> str:
@@ -33,7 +59,9 @@ def property_for(pv: PV) -> pvproperty:
     kwargs: dict[str, Any] = {"name": pv.name, "dtype": DTYPES[pv.kind], "doc": pv.doc,
                               "read_only": pv.action is None,
                               "alarm_group": pv.name}     # each PV its own alarm state
-    if pv.kind in ("json", "text"):
+    if pv.kind == "json" and pv.action is None:
+        kwargs.update(dtype=JsonText, value="", max_length=pv.size, string_encoding="utf-8")
+    elif pv.kind in ("json", "text"):
         kwargs.update(value="", max_length=pv.size, string_encoding="utf-8")
     elif pv.kind == "longs":
         kwargs.update(value=[0], max_length=pv.size)
@@ -50,7 +78,16 @@ def property_for(pv: PV) -> pvproperty:
     prop = pvproperty(**kwargs)
     if pv.action is not None:
         prop.putter(_putter(pv))
+    if pv.lazy:
+        prop.getter(_getter(pv))
     return prop
+
+
+def _getter(pv: PV):
+    async def get(group: "ScriptServerPVs", instance):
+        await group.refresh(pv)
+        return None                         # the value is current now: serve it
+    return get
 
 
 def _putter(pv: PV):
@@ -69,22 +106,45 @@ class _Base(PVGroup):
         self.started = False
         self.mirrors: list[Any] = []          # other faces fed the same values (PVA)
         self._published: dict[str, Any] = {}
+        self._stale: dict[str, PV] = {}
+        self._flushing: asyncio.Task | None = None
 
     async def publish(self, topics: set[str]) -> None:
         for pv in PVS:
-            if not topics.isdisjoint(pv.topics):
+            if topics.isdisjoint(pv.topics):
+                continue
+            if pv.lazy:
+                self._stale[pv.name] = pv
+            else:
                 await self._write(pv, pv.value(self.service))
+        if self._stale and self._flushing is None:
+            self._flushing = asyncio.get_running_loop().create_task(self._flush())
+
+    async def refresh(self, pv: PV) -> None:
+        """Rebuild a lazy PV now if it is stale (a client is reading it)."""
+        if self._stale.pop(pv.name, None) is not None:
+            await self._write(pv, pv.value(self.service))
+
+    async def _flush(self) -> None:
+        try:
+            await asyncio.sleep(FLUSH_AFTER)    # let the put that made them stale complete first
+            while self._stale:
+                name, pv = next(iter(self._stale.items()))
+                del self._stale[name]
+                await self._write(pv, pv.value(self.service))
+        finally:
+            self._flushing = None
 
     async def _write(self, pv: PV, value: Any) -> None:
         if pv.kind == "json" and not isinstance(value, str):
-            value = to_json(value)
+            value = dumps(value)
         if pv.kind in ("json", "text"):
             encoded = value.encode()
             if len(encoded) > pv.size:
                 log.error("%s is %d bytes, over its %d: cut", pv.name, len(encoded), pv.size)
                 value = encoded[: pv.size].decode("utf-8", "ignore")
         elif pv.kind == "longs":
-            value = list(value)[: pv.size] or [0]
+            value = tuple(value)[: pv.size] or (0,)
         unknown = isinstance(value, float) and math.isnan(value)
         key = "unknown" if unknown else value           # NaN never equals itself
         if self._published.get(pv.name, object()) == key:
@@ -92,7 +152,8 @@ class _Base(PVGroup):
         self._published[pv.name] = key
         alarm = ({"status": AlarmStatus.UDF, "severity": AlarmSeverity.INVALID_ALARM} if unknown
                  else {"status": AlarmStatus.NO_ALARM, "severity": AlarmSeverity.NO_ALARM})
-        await getattr(self, attr_name(pv)).write(value, verify_value=False, **alarm)
+        wire = np.asarray(value, dtype=np.int32) if pv.kind == "longs" else value
+        await getattr(self, attr_name(pv)).write(wire, verify_value=False, **alarm)
         for mirror in self.mirrors:
             mirror.update(pv, value)
 

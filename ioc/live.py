@@ -31,17 +31,23 @@ def remaining(manager: JobManager, live: LiveJob) -> float | None:
     return estimates.remaining(live.elapsed(), live.progress, job.estimate)
 
 
-def queue_eta(manager: JobManager, live: LiveJob) -> tuple[float, int]:
-    return estimates.queue_eta((j.estimate for j in manager.queue), remaining(manager, live),
-                               manager.current is not None)
+def queue_eta(queued: tuple[float, int], manager: JobManager,
+              live: LiveJob) -> tuple[float, int]:
+    """(seconds until the queue is done, jobs with no estimate), given the queued totals."""
+    known, unknown = queued
+    if manager.current is None:
+        return known, unknown
+    left = remaining(manager, live)
+    return (round(known + left, 1), unknown) if left is not None else (known, unknown + 1)
 
 
-def batch(manager: JobManager, live: LiveJob) -> dict[str, Any] | None:
+def batch(queued_by_batch: dict[int, int], manager: JobManager,
+          live: LiveJob) -> dict[str, Any] | None:
     """The batch the current job belongs to, with its overall progress."""
     job = manager.current
     if job is None or "batch" not in job.extra:
         return None
     info = job.extra["batch"]
-    queued = sum(1 for j in manager.queue if j.extra.get("batch", {}).get("id") == info["id"])
+    queued = queued_by_batch.get(info["id"], 0)
     return {**info, "progress": estimates.batch_progress(info["size"], queued, True,
                                                          live.progress)}

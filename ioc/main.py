@@ -8,9 +8,8 @@ import os
 import sys
 from pathlib import Path
 
-from caproto.server import run
-
 from . import config as configuration
+from . import transport
 
 log = logging.getLogger("scriptserver")
 
@@ -37,6 +36,9 @@ def main(argv: list[str] | None = None) -> None:
         print(err, file=sys.stderr)
         sys.exit(2)
 
+    transport.tune_before_import()
+    from caproto.server import run
+
     from . import pva
     from .group import ScriptServerPVs
     from .service import ScriptServer
@@ -48,6 +50,7 @@ def main(argv: list[str] | None = None) -> None:
 
     interfaces = os.environ.get("EPICS_CAS_INTF_ADDR_LIST", "").split() or config.interfaces
     quiet_refusals()
+    transport.no_delay_on_connections()
     service = ScriptServer(config)
     pvs = ScriptServerPVs(prefix=config.prefix, service=service)
 

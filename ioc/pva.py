@@ -25,8 +25,9 @@ class PvaFace:
         self.service = service
         self.loop = loop
         self.server = pvaccess.PvaServer()
+        self.records: dict[str, Any] = {}        # one record per PV, updated in place
         for pv in PVS:
-            record = self._record(pv, _initial(pv))
+            record = self.records[pv.name] = self._record(pv, _initial(pv))
             if pv.action is None:
                 self.server.addRecord(prefix + pv.name, record)
             else:
@@ -35,16 +36,15 @@ class PvaFace:
     def _record(self, pv: PV, value: Any):
         pva = self.pva
         if pv.kind == "longs":
-            return pva.PvObject({"value": [pva.INT]}, {"value": [int(v) for v in value]})
-        if pv.kind == "long":
-            return pva.NtScalar(pva.INT, int(value))
-        if pv.kind == "double":
-            return pva.NtScalar(pva.DOUBLE, float(value))
-        return pva.NtScalar(pva.STRING, str(value))
+            return pva.PvObject({"value": [pva.INT]}, {"value": _typed(pv, value)})
+        kind = {"long": pva.INT, "double": pva.DOUBLE}.get(pv.kind, pva.STRING)
+        return pva.NtScalar(kind, _typed(pv, value))
 
     def update(self, pv: PV, value: Any) -> None:
         try:
-            self.server.update(self.prefix + pv.name, self._record(pv, value))
+            record = self.records[pv.name]
+            record["value"] = _typed(pv, value)
+            self.server.update(self.prefix + pv.name, record)
         except Exception:  # noqa: BLE001 - PVA trouble must not stop the CA side
             log.exception("PVA update of %s failed", pv.name)
 
@@ -63,6 +63,11 @@ class PvaFace:
 
     def stop(self) -> None:
         self.server.stop()
+
+
+def _typed(pv: PV, value: Any) -> Any:
+    converters = {"longs": lambda v: [int(x) for x in v], "long": int, "double": float}
+    return converters.get(pv.kind, str)(value)
 
 
 def _initial(pv: PV) -> Any:

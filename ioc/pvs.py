@@ -6,9 +6,7 @@ README's PV table is generated from this table (``python -m scriptserver.ioc.pvs
 """
 from __future__ import annotations
 
-import json
 import math
-import zlib
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -16,6 +14,7 @@ from scriptserver.jobs.manager import QUEUE_MODES
 from scriptserver.jobs.states import QueueState, State
 
 from . import live
+from .serialized import dumps, hexed
 
 BIG = 8_000_000          # bytes: queue, history, command list as JSON
 INPUT = 1_100_000        # bytes: a submitted job or batch (a script up to 1 MB)
@@ -36,23 +35,16 @@ class PV:
     limits: tuple[float, float] | None = None
     size: int = TEXT
     writable: bool = False          # a status PV that also takes puts (e.g. QUEUE:MODE)
+    lazy: bool = False              # large: built when read, monitors updated just after a put
 
     @property
     def topics(self) -> tuple[str, ...]:
         return (self.topic,) if isinstance(self.topic, str) else tuple(self.topic or ())
 
 
-def to_json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), default=str)
-
-
 def to_hex(value: Any) -> str:
     """zlib-compressed, hex-encoded JSON, as the IBEX block server publishes large values."""
-    return zlib.compress(to_json(value).encode()).hex()
-
-
-def _queue(s):
-    return [j.describe() for j in s.manager.queue]
+    return hexed(dumps(value))
 
 
 def _progress(s):
@@ -69,11 +61,11 @@ def _remaining(s):
 
 
 def _eta(s):
-    return live.queue_eta(s.manager, s.live)
+    return live.queue_eta(s.serialized.queue_totals(s.manager.queue), s.manager, s.live)
 
 
 def _batch(s):
-    return live.batch(s.manager, s.live)
+    return live.batch(s.serialized.batch_counts(s.manager.queue), s.manager, s.live)
 
 
 def _batch_progress(s):
@@ -98,9 +90,9 @@ PVS: list[PV] = [
        "CONTINUE_ON_FAILURE: the next job runs (writable)", "state",
        lambda s: s.manager.queue_mode, enum=QUEUE_MODES, action="set_mode", writable=True),
     PV("QUEUE", "json", "queued jobs in running order: id, kind, name, estimate, job as submitted",
-       "queue", _queue, size=BIG),
+       "queue", lambda s: s.serialized.queue(s.manager.queue), size=BIG, lazy=True),
     PV("QUEUE:HEX", "json", "QUEUE as zlib-compressed hex (IBEX style)", "queue",
-       lambda s: to_hex(_queue(s)), size=BIG),
+       lambda s: s.serialized.queue_hex(s.manager.queue), size=BIG, lazy=True),
     PV("QUEUE:LEN", "long", "number of queued jobs", "queue", lambda s: len(s.manager.queue)),
     PV("QUEUE:IDS", "longs", "ids of queued jobs in running order", "queue",
        lambda s: s.manager.queue.ids(), size=IDS),
@@ -142,9 +134,10 @@ PVS: list[PV] = [
     PV("JOB:OUTPUT", "text", "last lines of the job's stdout and stderr", "output",
        lambda s: s.live.output, size=64_000),
     PV("HISTORY", "json", "past runs, newest first: id, name, status, start, end, duration, "
-       "error, traceback", "history", lambda s: s.history(), size=BIG),
+       "error, traceback", "history", lambda s: s.serialized.history(s.manager.history),
+       size=BIG, lazy=True),
     PV("HISTORY:HEX", "json", "HISTORY as zlib-compressed hex (IBEX style)", "history",
-       lambda s: to_hex(s.history()), size=BIG),
+       lambda s: s.serialized.history_hex(s.manager.history), size=BIG, lazy=True),
     PV("COMMANDS", "json", "every command: name, description, parameters, module", "commands",
        lambda s: s.commands.describe(), size=BIG),
     PV("COMMANDS:HEX", "json", "COMMANDS as zlib-compressed hex (IBEX style)", "commands",

@@ -27,6 +27,7 @@ from .admission import Admission, request
 from .config import Config
 from .estimating import Estimator
 from .live import LiveJob
+from .serialized import Serialized
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class ScriptServer:
         self.estimator = Estimator(self.store, self.commands)
         self.runner = JobRunner(config.preload, self._on_job_event, config.abort_grace)
         self.live = LiveJob()
+        self.serialized = Serialized()
         self.last_error = ""
         self.last_added: list[int] = []
         self.last_record = ""
@@ -89,8 +91,8 @@ class ScriptServer:
         self.estimator.from_history(jobs)
         if batch is not None:
             for i, job in enumerate(jobs):
-                job.extra["batch"] = {"id": jobs[0].id, "name": batch, "index": i + 1,
-                                      "size": len(jobs)}
+                job.extra = {**job.extra, "batch": {"id": jobs[0].id, "name": batch,
+                                                    "index": i + 1, "size": len(jobs)}}
         await self._apply(self.manager.add(jobs, pos, time.time()))
         self.last_added = [j.id for j in jobs]
         await self._publish_topics({"added"})
@@ -218,11 +220,11 @@ class ScriptServer:
 
     # -- inside -------------------------------------------------------------------
 
-    async def _apply(self, effects: list) -> None:
-        """Commit, then act, then tell the PVs."""
+    async def _apply(self, effects: list, topics: set[str] | None = None) -> None:
+        """Commit, then act, then tell the PVs (with any other ``topics`` that changed)."""
         manager = self.manager
         self.store.apply(effects, manager.next_id, manager.queue.ids())
-        topics: set[str] = set()
+        topics = set(topics or ())
         for effect in effects:
             topics |= EFFECT_TOPICS.get(type(effect), set())
             if isinstance(effect, fx.Launch):
@@ -285,13 +287,13 @@ class ScriptServer:
                                          traceback=outcome.get("traceback", ""),
                                          output=outcome.get("output", ""))
         run = next((e.run for e in effects if isinstance(e, fx.RunRecorded)), None)
+        topics = {"job"}
         if job is not None and run is not None and run.status == "failed":
             self.last_error = f"job {job.id} ({job.name}) failed: {run.error}"
-            await self._publish_topics({"error"})
+            topics.add("error")
         if self.manager.current is None:
             self.live = LiveJob()
-        await self._apply(effects)
-        await self._publish_topics({"job"})
+        await self._apply(effects, topics)
 
     async def _tick_elapsed(self) -> None:
         while True:
@@ -315,6 +317,7 @@ class ScriptServer:
             await self._publish_topics({"commands"})
 
     async def _publish_topics(self, topics: set[str]) -> None:
+        self.serialized.changed(topics)
         if self._publish is not None and topics:
             await self._publish(topics)
 
@@ -326,8 +329,6 @@ class ScriptServer:
             return None
         return {**job.describe(), "start": self.live.started, "status": self.manager.state.value}
 
-    def history(self) -> list[dict[str, Any]]:
-        return [run.describe() for run in self.manager.history]
 
 
 def _json(value: Any) -> str:

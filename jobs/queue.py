@@ -1,6 +1,7 @@
 """The queue of jobs waiting to run: an ordered list that refuses bad edits whole."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
@@ -31,6 +32,17 @@ class Job:
         return {"id": self.id, "kind": self.kind, "name": self.name,
                 "estimate": self.estimate, "estimate_source": self.estimate_source,
                 "pausable": self.pausable, "job": self.spec.body, **self.extra}
+
+    def as_json(self) -> str:
+        """describe() as compact JSON, kept until a field of the job is set again."""
+        text = self.__dict__.get("_json")
+        if text is None:
+            text = self.__dict__["_json"] = json.dumps(self.describe(), separators=(",", ":"))
+        return text
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self.__dict__.pop("_json", None)        # a 10,000-job queue re-joins, never re-encodes
+        super().__setattr__(name, value)
 
 
 Position = int | str | None
