@@ -21,6 +21,7 @@ import selectors
 import signal
 import socket
 import sys
+import time
 import traceback
 
 PR_SET_PDEATHSIG = 1
@@ -44,8 +45,12 @@ def preload(modules: list[str]) -> dict[str, str]:
     return errors
 
 
-def child(channel_fd: int, output_fd: int, control: socket.socket) -> None:
-    """In the forked process: become the job. Never returns."""
+def child(channel_fd: int, output_fd: int, control: socket.socket, mask: set) -> None:
+    """In the forked process: become the job. Never returns.
+
+    SIGTERM arrives blocked (see serve): an abort sent this early waits until the
+    fork server's handler is gone, then ends the process before the job starts.
+    """
     code = 1
     try:
         control.close()
@@ -53,6 +58,7 @@ def child(channel_fd: int, output_fd: int, control: socket.socket) -> None:
         for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, signal.SIG_DFL)
         signal.set_wakeup_fd(-1)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         os.dup2(output_fd, 1)
         os.dup2(output_fd, 2)
         os.close(output_fd)
@@ -74,6 +80,7 @@ def child(channel_fd: int, output_fd: int, control: socket.socket) -> None:
 
 
 RUNNING: dict[int, int] = {}                  # pid (= process group) -> job id
+STOP_REAP_TIMEOUT = 2.0                       # s to reap killed jobs before exiting
 
 
 def stop(signum, frame) -> None:
@@ -83,6 +90,20 @@ def stop(signum, frame) -> None:
             os.killpg(pid, signal.SIGKILL)
         except OSError:
             pass
+    # Reap them before leaving: a zombie handed to init still counts as a member of its
+    # process group until init gets round to it (seconds, on some systems).
+    deadline = time.monotonic() + STOP_REAP_TIMEOUT
+    while time.monotonic() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid:
+            RUNNING.pop(pid, None)
+        elif not RUNNING:
+            break                       # the jobs are reaped, and nothing else has ended
+        else:
+            time.sleep(0.002)
     sys.exit(0)
 
 
@@ -123,9 +144,13 @@ def serve(control: socket.socket) -> None:
                 selector.unregister(control)
                 continue
             request = json.loads(data)
+            # Until the child has reset its handlers, a SIGTERM (an early abort) would run
+            # this process's stop() in the child, or be lost: hold it back until then.
+            mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
             pid = os.fork()
             if pid == 0:
-                child(fds[0], fds[1], control)
+                child(fds[0], fds[1], control, mask)
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             for fd in fds:
                 os.close(fd)
             jobs[pid] = request["job"]

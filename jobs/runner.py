@@ -14,7 +14,7 @@ import os
 import signal
 import socket
 import sys
-from typing import Any, Callable
+from typing import Any, Callable, Coroutine
 
 from .output import OutputLog
 
@@ -128,14 +128,27 @@ def group_alive(pgid: int) -> bool:
 
 
 def signal_group(pgid: int, sig: int) -> None:
+    """Signal a job's process group; a pid not yet leading its group gets the signal alone."""
+    if pgid <= 0:
+        return              # never killpg(0): that is the IOC's own process group
     try:
         os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
+    except ProcessLookupError:
+        try:
+            os.kill(pgid, sig)          # forked, but has not called setsid() yet
+        except (ProcessLookupError, PermissionError):
+            pass
+    except PermissionError:
         pass
 
 
 class RunningJob:
-    """One job process, from fork to the end of its process group."""
+    """One job process, from fork to the end of its process group.
+
+    It exists from the moment the job is launched, before the fork server has
+    forked it: a request made in between (pause, resume, abort) is kept and
+    carried out as soon as the process and its channel exist.
+    """
 
     def __init__(self, job_id: int, listener: Listener, output: OutputLog):
         self.job_id = job_id
@@ -143,37 +156,62 @@ class RunningJob:
         self.output = output
         self.pid = 0
         self.writer: asyncio.StreamWriter | None = None
-        self.started = False
-        self.pause_now_waiting = False
         self.abort_requested = False
         self.outcome: dict[str, Any] | None = None
+        self._unsent: list[bytes] = []
+        self._resumes_sent = 0
+        self._grace = 0.0
         self._kill_timer: asyncio.TimerHandle | None = None
 
     def request(self, kind: str) -> None:
-        if self.writer is not None and not self.writer.is_closing():
-            self.writer.write((json.dumps({"t": kind}) + "\n").encode())
+        """A request to the job (pause, pause_now, resume), read by its control thread."""
+        data = (json.dumps({"t": kind}) + "\n").encode()
+        if kind == "resume":
+            self._resumes_sent += 1
+        if self.writer is None:
+            self._unsent.append(data)
+        elif not self.writer.is_closing():
+            self.writer.write(data)
 
     def pause_now(self) -> None:
-        if self.started:
-            os.kill(self.pid, signal.SIGUSR1)
-        else:
-            self.pause_now_waiting = True      # its handler is not installed yet
+        # The job signals its own main thread when it reads this, after any earlier
+        # request: a resume sent after it cancels it, even if the job is in a long C call.
+        self.request("pause_now")
+
+    def connected(self, pid: int, writer: asyncio.StreamWriter, payload: dict[str, Any]) -> None:
+        """The process exists and its channel is open: send the job, then what was asked
+        for meanwhile (or, if it was aborted meanwhile, end it before it starts)."""
+        self.pid, self.writer = pid, writer
+        if self.abort_requested:            # aborted while forking: the job never starts
+            writer.close()
+            self._terminate()
+            return
+        writer.write((json.dumps(payload) + "\n").encode())
+        for data in self._unsent:
+            writer.write(data)
+        self._unsent.clear()
 
     def abort(self, grace: float) -> None:
+        if self.abort_requested:
+            return
         self.abort_requested = True
+        self._grace = grace
+        if self.pid:
+            self._terminate()
+
+    def _terminate(self) -> None:
         signal_group(self.pid, signal.SIGTERM)
         self._kill_timer = asyncio.get_running_loop().call_later(
-            grace, signal_group, self.pid, signal.SIGKILL)
+            self._grace, signal_group, self.pid, signal.SIGKILL)
 
     def on_message(self, message: dict[str, Any]) -> None:
         kind = message.pop("t", None)
-        if kind == "started":
-            self.started = True
-            if self.pause_now_waiting:
-                self.pause_now_waiting = False
-                os.kill(self.pid, signal.SIGUSR1)
-        elif kind == "ended":
+        if kind == "ended":
             self.outcome = message            # reported once the process group is gone
+            return
+        if kind == "paused" and message.get("resumes", 0) < self._resumes_sent:
+            # The job paused before it read a resume already on its way (the operator
+            # resumed while it was PAUSING): it goes on at once, so it never was PAUSED.
             return
         if kind:
             self.listener(kind, message)
@@ -194,7 +232,7 @@ class RunningJob:
         signal_group(self.pid, signal.SIGKILL)      # leftovers of a job that ended
         loop = asyncio.get_running_loop()
         deadline = loop.time() + GROUP_GONE_TIMEOUT
-        while group_alive(self.pid) and loop.time() < deadline:
+        while self.pid > 0 and group_alive(self.pid) and loop.time() < deadline:
             await asyncio.sleep(0.002)
         if self._kill_timer is not None:
             self._kill_timer.cancel()
@@ -228,9 +266,18 @@ class JobRunner:
         while self._retired:
             await self._retired.pop().retire()
 
-    async def launch(self, job_id: int, payload: dict[str, Any]) -> None:
-        """Fork the job and follow it to its end (reported as an 'ended' event)."""
+    def launch(self, job_id: int, payload: dict[str, Any]) -> Coroutine[Any, Any, None]:
+        """The job becomes the running one now; await the result to fork it and follow it
+        to its end (reported as an 'ended' event).
+
+        Not a coroutine function on purpose: a pause or abort asked for before the
+        returned coroutine first runs must already find the job here.
+        """
         running = self.job = RunningJob(job_id, self.listener, OutputLog())
+        return self._follow(running, payload)
+
+    async def _follow(self, running: RunningJob, payload: dict[str, Any]) -> None:
+        job_id = running.job_id
         outcome: dict[str, Any]
         try:
             outcome = await self._run(running, payload)
@@ -240,7 +287,8 @@ class JobRunner:
         except Exception as err:  # noqa: BLE001 - the IOC must outlive any job failure
             log.exception("job %s could not be run", job_id)
             outcome = {"status": "failed", "error": f"the job could not be started: {err}"}
-        self.job = None
+        if self.job is running:
+            self.job = None
         await self._drop_retired()
         outcome["output"] = running.output.text()
         self.listener("ended", outcome)
@@ -250,16 +298,18 @@ class JobRunner:
             await self.start()
         assert self.forkserver is not None
         forkserver = self.forkserver
+        if running.abort_requested:
+            return {"status": "aborted", "error": "aborted by the operator before it started"}
         ours, theirs = socket.socketpair()
         out_r, out_w = os.pipe()
         try:
-            running.pid = await forkserver.fork(running.job_id, theirs.fileno(), out_w)
+            pid = await forkserver.fork(running.job_id, theirs.fileno(), out_w)
         finally:
             theirs.close()
             os.close(out_w)
-        exited = forkserver.exited(running.pid)
-        reader, running.writer = await asyncio.open_unix_connection(sock=ours, limit=2**24)
-        running.writer.write((json.dumps(payload) + "\n").encode())
+        exited = forkserver.exited(pid)
+        reader, writer = await asyncio.open_unix_connection(sock=ours, limit=2**24)
+        running.connected(pid, writer, payload)
         output = asyncio.StreamReader(limit=2**20)
         await asyncio.get_running_loop().connect_read_pipe(
             lambda: asyncio.StreamReaderProtocol(output), os.fdopen(out_r, "rb", 0))

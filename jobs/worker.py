@@ -1,14 +1,16 @@
 """What runs inside a job's own process: the job itself, plus two helper threads.
 
-- the control thread reads the server's requests (pause, resume) from the channel;
+- the control thread reads the server's requests (pause, pause_now, resume) from the
+  channel;
 - the sampler thread reads the main thread's current frame a few times a second
   and reports the job's current line and call chain (sampling, not tracing, so a
   CPU-bound job runs at full speed), and flushes rate-limited reports.
 
-Pause-now is SIGUSR1: its handler runs in the main thread at the next Python
-line and holds there until resumed. Abort is SIGTERM: its handler raises
-JobAborted, so the job's ``finally:`` blocks run; the server kills the process
-group when its grace period is over.
+Pause-now arrives on the channel like the other requests; the control thread
+then sends SIGUSR1 to the main thread, whose handler runs at the next Python
+line and holds there until resumed (unless a later resume has cancelled it).
+Abort is SIGTERM: its handler raises JobAborted, so the job's ``finally:``
+blocks run; the server kills the process group when its grace period is over.
 """
 from __future__ import annotations
 
@@ -44,7 +46,10 @@ class Runtime:
         self._lock = threading.RLock()          # re-entrant: a signal handler may send mid-send
         self._last_sent: dict[str, float] = {}
         self._pending: dict[str, Any] = {}
-        self.pause_requested = threading.Event()
+        self.pause_requested = threading.Event()   # pause: hold at the next pause point
+        self.hold_wanted = False                    # pause-now: hold at the next line
+        self.job_started = False                    # the job's own code is running
+        self._resumes = 0                           # resume requests read so far
         self._resumed = threading.Event()
         self._holding = False
         self.finished = threading.Event()
@@ -79,29 +84,56 @@ class Runtime:
             self.hold()
 
     def hold(self) -> None:
-        """Wait here until the operator resumes (or aborts: SIGTERM raises through the wait)."""
+        """Wait here until the operator resumes (or aborts: SIGTERM raises through the wait).
+
+        Holds only if a pause is still wanted: a resume read before this point
+        (say, while a long C call delayed the pause-now signal) cancels it.
+        """
         if self._holding:
             return
         self._holding = True
-        self.pause_requested.clear()
-        self._resumed.clear()
-        self.flush()
-        self.send("paused")
         try:
-            while not self._resumed.wait(0.5):
-                pass
+            self._resumed.clear()
+            seen = self._resumes
+            if not (self.hold_wanted or self.pause_requested.is_set()):
+                return
+            self.hold_wanted = False
+            self.pause_requested.clear()
+            self.flush()
+            self.send("paused", resumes=seen)   # lets the server spot a resume already sent
+            while self._resumes == seen:
+                self._resumed.wait(0.5)
         finally:
             self._holding = False
         self.send("resumed")
 
+    def start_job(self) -> None:
+        """Called in the main thread as the job's own code starts: a pause-now asked
+        for while the job was being prepared takes effect at its first line."""
+        self.job_started = True
+        if self.hold_wanted:
+            interrupt_main()
+
     def on_request(self, request: dict[str, Any]) -> None:
+        """In the control thread, in the order the server sent them."""
         kind = request.get("t")
         if kind == "pause":
             self.pause_requested.set()
+        elif kind == "pause_now":
+            self.hold_wanted = True
+            if self.job_started:
+                interrupt_main()
         elif kind == "resume":
+            # cancel whatever is wanted first, then wake a hold: see hold()
+            self.hold_wanted = False
             self.pause_requested.clear()
-            if self._holding:
-                self._resumed.set()
+            self._resumes += 1
+            self._resumed.set()
+
+
+def interrupt_main() -> None:
+    """SIGUSR1 to the main thread itself, so a sleep or wait it is in returns to Python."""
+    signal.pthread_kill(threading.main_thread().ident, signal.SIGUSR1)
 
 
 def read_requests(runtime: Runtime, reader) -> None:
@@ -189,6 +221,7 @@ def run(payload: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
         else:
             threading.Thread(target=flush_reports, args=(runtime,), daemon=True).start()
         runtime.send("started", pid=os.getpid())
+        runtime.start_job()
         job()
         return {"status": "finished"}
     except JobAborted:
@@ -208,17 +241,24 @@ def main(channel_fd: int) -> int:
     """Entry point in the forked job process; returns the exit code."""
     channel = socket.socket(fileno=channel_fd)
     reader = channel.makefile("r", encoding="utf-8")
-    payload = json.loads(reader.readline())
+    line = reader.readline()
+    if not line:
+        return 1                        # aborted before the job was sent: nothing to run
+    payload = json.loads(line)
     runtime = Runtime(channel, bool(payload.get("dry_run")))
     api._runtime = runtime
 
     def abort(signum, frame):
         raise JobAborted("aborted by the operator")
 
-    signal.signal(signal.SIGTERM, abort)
     signal.signal(signal.SIGUSR1, lambda signum, frame: runtime.hold())
     threading.Thread(target=read_requests, args=(runtime, reader), daemon=True).start()
-    outcome = run(payload, runtime)
+    try:
+        # until here SIGTERM simply ends the process: none of the job has run yet
+        signal.signal(signal.SIGTERM, abort)
+        outcome = run(payload, runtime)
+    except JobAborted:                  # aborted while getting ready, before run() took over
+        outcome = {"status": "aborted", "error": "aborted by the operator"}
     runtime.finished.set()
     signal.signal(signal.SIGUSR1, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)     # ending anyway
