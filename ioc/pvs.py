@@ -157,8 +157,8 @@ PVS: list[PV] = [
     PV("QUEUE:MOVE", "json", '{"id": 7, "pos": 0} or {"id": 7, "before": 3} or '
        '{"id": 7, "after": 3}', action="move"),
     PV("QUEUE:REMOVE", "json", "remove queued job(s): an id or a list of ids", action="remove"),
-    PV("QUEUE:SKIP", "json", "skip the next queued job (empty or \"next\") or the job with "
-       "this id; recorded in history as skipped", action="skip"),
+    PV("QUEUE:SKIP", "json", "skip the next queued job (\"next\") or the job with this id; "
+       "recorded in history as skipped", action="skip"),
     PV("QUEUE:REPEAT", "json", '{"id": 7, "times": 3}: copies with new ids right after it',
        action="repeat"),
     PV("QUEUE:EDIT", "json", '{"id": 7, "job": {...}}: replace a queued job, keeping its id',

@@ -275,6 +275,8 @@ class ScriptServer:
             live.output = data["v"]
         elif kind == "paused":
             await self._apply(self.manager.job_paused())
+        elif kind == "resumed":
+            await self._apply(self.manager.job_resumed())
         elif kind == "ended":
             await self._job_ended(data)
         if kind in EVENT_TOPICS:

@@ -151,13 +151,19 @@ class JobManager:
     # -- runner reports ------------------------------------------------------
 
     def job_paused(self) -> list:
-        if self.current is None or self.state is State.PAUSED:
+        """The job holds. Only a pause on its way makes that news: in RUNNING the report is
+        stale (a resume already overtook it), and the job will report resuming."""
+        if self.current is None or self.state is not State.PAUSING:
             return []
         self.state = next_state(self.state, "job_paused")
         return self._done(fx.StateChanged())
 
     def job_resumed(self) -> list:
-        return []
+        """The job runs again; normally JOB:RESUME already said so."""
+        if self.current is None or self.state is not State.PAUSED:
+            return []
+        self.state = next_state(self.state, "job_resumed")
+        return self._done(fx.StateChanged())
 
     def job_ended(self, status: str, now: float, *, error: str = "", traceback: str = "",
                   output: str = "") -> list:

@@ -38,7 +38,7 @@ TRANSITIONS: dict[tuple[State, str], State] = {
     (S.RUNNING, "pause_now"): S.PAUSING,
     (S.PAUSING, "pause_now"): S.PAUSING,
     (S.PAUSING, "job_paused"): S.PAUSED,
-    (S.RUNNING, "job_paused"): S.PAUSED,      # a pause-now that overtook a finished pause point
+    (S.PAUSED, "job_resumed"): S.RUNNING,     # the job says it runs again
     (S.PAUSING, "resume"): S.RUNNING,         # cancels a pause not yet reached
     (S.PAUSED, "resume"): S.RUNNING,
     (S.PAUSED, "release"): S.IDLE,            # resume when the queue, not a job, was held
@@ -94,7 +94,7 @@ QUEUE_TRANSITIONS: dict[tuple[QueueState, str], QueueState] = {
 
 # Queue actions that depend on what the job is doing: (state, action) -> why not.
 QUEUE_REFUSALS: dict[tuple[State, str], str] = {
-    (S.PAUSED, "start"): "the current job is paused: resume it (JOB:RESUME) or abort it "
+    (S.PAUSED, "start"): "the queue is paused: resume (JOB:RESUME) or abort the paused job "
                          "(JOB:ABORT) before starting the queue",
     (S.PAUSING, "start"): "a pause is on its way: resume (JOB:RESUME) or abort (JOB:ABORT) "
                           "before starting the queue",

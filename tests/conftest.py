@@ -36,7 +36,8 @@ def _free_ports(count: int) -> list[int]:
 
 
 PORTS = _free_ports(24)
-PVA_PORTS = iter(_free_ports(200)[100:])          # pairs: server port, broadcast port
+_pva_ports = _free_ports(48)[24:]                  # not the CA ports: pairs, server + broadcast
+PVA_PORTS = itertools.cycle(_pva_ports)
 os.environ.update({
     "EPICS_CA_ADDR_LIST": " ".join(f"127.0.0.1:{p}" for p in PORTS),
     "EPICS_CA_AUTO_ADDR_LIST": "NO",

@@ -91,7 +91,7 @@ def test_paused_refuses_start_but_allows_edits():
     m.pause()
     m.job_paused()
     assert m.state is State.PAUSED
-    with pytest.raises(RequestRefused, match="resume it"):
+    with pytest.raises(RequestRefused, match="the queue is paused: resume"):
         m.start()
     m.move(c, 0)
     assert m.queue.ids() == [c, b]
