@@ -4,7 +4,7 @@ A put on a control PV calls its service action. A refusal fails the put (the
 client gets the message back: caproto's client raises ErrorResponseReceived,
 ``caput -c`` exits non-zero) and is written to ``P:ERROR``.
 
-Large JSON PVs (``lazy`` in the table: the queue and the history) are not
+Large PVs (``lazy`` in the table: the queue, its ids and the history) are not
 rebuilt inside the put that changed them: they are marked stale, rebuilt by a
 read that finds them stale (so a caget right after a put is always current),
 and otherwise rebuilt for their monitors as soon as the put has completed.

@@ -95,7 +95,7 @@ PVS: list[PV] = [
        lambda s: s.serialized.queue_hex(s.manager.queue), size=BIG, lazy=True),
     PV("QUEUE:LEN", "long", "number of queued jobs", "queue", lambda s: len(s.manager.queue)),
     PV("QUEUE:IDS", "longs", "ids of queued jobs in running order", "queue",
-       lambda s: s.manager.queue.ids(), size=IDS),
+       lambda s: s.manager.queue.ids(), size=IDS, lazy=True),
     PV("QUEUE:ADD:IDS", "longs", "ids given to the jobs of the last accepted QUEUE:ADD", "added",
        lambda s: s.last_added, size=IDS),
     PV("QUEUE:GET:RESULT", "json", "the job asked for with QUEUE:GET: as submitted, where it is, "
