@@ -1,0 +1,151 @@
+"""Fan-out: 100 monitoring clients while a job reports progress at 10 Hz.
+
+The clients are 10 processes of ``fanout_client`` with 10 caproto contexts each, so
+the IOC serves 100 TCP circuits (counted from /proc/net/tcp), each monitoring
+``JOB:PROGRESS``, ``JOB:ELAPSED`` and ``JOB:LINE``.
+
+The job calls ``progress(i, 10000)`` ten times a second and writes, for each i, the
+``time.monotonic()`` taken just before the call; ``JOB:PROGRESS`` then shows i/100 %,
+so every update a client receives names the call it came from. Update latency is the
+arrival time in the client minus that send time (one clock: CLOCK_MONOTONIC), over
+every update of every client. IOC CPU is the IOC process's utime+stime over the job.
+Baseline: the same job watched by one client (this process).
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .harness import (CpuWindow, ScriptServerIOC, Watch, connect, file_lines, script,
+                      wait_until)
+from .report import Row, samples, single
+
+PROCESSES, CLIENTS_EACH = 10, 10
+TOTAL = 10_000
+WATCHED = ("JOB:PROGRESS", "JOB:ELAPSED", "JOB:LINE")
+
+REPORTER = """
+import time
+from scriptserver.jobs.api import progress
+log = open({log}, 'w')
+beat = time.monotonic()
+for i in range(1, {count} + 1):
+    sent = time.monotonic()
+    progress(i, {total})
+    log.write(f'{{i}} {{sent!r}}\\n')
+    beat += 0.1
+    time.sleep(max(0.0, beat - time.monotonic()))
+log.close()
+"""
+
+
+def circuits(port: int) -> int:
+    """Established TCP connections to ``port`` on this machine (server side)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
+                        count += 1
+        except FileNotFoundError:
+            pass
+    return count
+
+
+def run_reporter(ioc: ScriptServerIOC, root: Path, seconds: float, tag: str,
+                 during=None) -> tuple[dict[int, float], float, float]:
+    """Run the 10 Hz job; (send time per i, IOC CPU %, window s)."""
+    log = root / f"progress-{tag}.txt"
+    state = Watch(ioc.pv("STATE"), as_string=True)
+    job = {"script": script(REPORTER, log=log, count=int(seconds * 10), total=TOTAL),
+           "name": f"10 Hz progress ({tag})"}
+    cpu = CpuWindow(ioc.pid)
+    cpu.start()
+    t0 = time.monotonic()
+    connect(ioc.pv("QUEUE:ADD")).put(json.dumps(job), wait=True, timeout=10)
+    if during is not None:
+        wait_until(lambda: len(file_lines(log)) >= 5, timeout=30, interval=0.01)
+        during()
+    running = state.wait_value("RUNNING", after=t0, timeout=30)
+    state.wait_value("IDLE", after=running, timeout=seconds + 30)
+    cpu.stop()
+    state.close()
+    sent = {int(i): float(t) for i, t in (line.split() for line in file_lines(log))}
+    return sent, cpu.percent, cpu.seconds
+
+
+def latencies(sent: dict[int, float], received: list[tuple[int, float, float]]) -> list[float]:
+    out = []
+    for _client, arrived, value in received:
+        i = round(value * TOTAL / 100)
+        if i in sent and arrived >= sent[i]:
+            out.append(arrived - sent[i])
+    return out
+
+
+def measure(root: Path, quick: bool) -> list[Row]:
+    seconds = 4.0 if quick else 10.0
+    ioc = ScriptServerIOC(root).start()
+    connect(ioc.pv("QUEUE:START")).put(1, wait=True)
+
+    # baseline: one client
+    progress = Watch(ioc.pv("JOB:PROGRESS"))
+    t_base = time.monotonic()
+    sent, cpu_one, _ = run_reporter(ioc, root, seconds, "one client")
+    one = latencies(sent, [(0, t, v) for t, v in progress.events if t > t_base])
+    progress.close()
+
+    # fan-out: 100 clients in 10 processes
+    clients: list[subprocess.Popen] = []
+    outs = [root / f"client-{k}.json" for k in range(PROCESSES)]
+    readies = [root / f"client-{k}.ready" for k in range(PROCESSES)]
+    served = 0
+    try:
+        for k in range(PROCESSES):
+            clients.append(subprocess.Popen(
+                [sys.executable, "-m", "benchmarks.fanout_client", "--clients",
+                 str(CLIENTS_EACH), "--ready", str(readies[k]), "--out", str(outs[k]),
+                 "--timeout", str(seconds + 90), *(ioc.pv(n) for n in WATCHED)],
+                stdin=subprocess.PIPE, cwd=Path(__file__).resolve().parent.parent))
+        wait_until(lambda: all(r.exists() or c.poll() is not None
+                               for r, c in zip(readies, clients)),
+                   timeout=90, interval=0.05, what="the clients to connect")
+        if not all(r.exists() for r in readies):
+            raise RuntimeError("a client process failed to connect")
+
+        def count_circuits() -> None:
+            nonlocal served
+            served = circuits(ioc.port)
+
+        sent, cpu_many, window = run_reporter(ioc, root, seconds, "100 clients",
+                                              during=count_circuits)
+        for client in clients:
+            assert client.stdin is not None
+            client.stdin.close()                     # stop: write records and exit
+        for client in clients:
+            client.wait(30)
+    finally:
+        for client in clients:
+            if client.poll() is None:
+                client.kill()
+                client.wait(5)
+    received = [tuple(r) for out in outs for r in json.loads(out.read_text())]
+    many = latencies(sent, received)
+    expected = len(sent) * PROCESSES * CLIENTS_EACH
+    rows = [
+        samples("progress update latency, 100 clients", many, baseline=one)
+        .note(f"job send time (before progress()) -> arrival in each client; "
+              f"{len(many):,} of {expected:,} updates matched; {served} circuits open to the "
+              "IOC during the job (100 clients + this process); the 10 client processes share "
+              "the machine's cores with the IOC and the job; baseline: 1 client"),
+        single("IOC CPU, job at 10 Hz, 100 clients", cpu_many, "% core", baseline=cpu_one)
+        .note(f"utime+stime of the IOC process over the {window:.1f} s job window, % of one "
+              "core; baseline: same job, 1 client"),
+    ]
+    return rows
