@@ -55,6 +55,12 @@ def child(channel_fd: int, output_fd: int, control: socket.socket, mask: set) ->
     try:
         control.close()
         os.setsid()
+        # If the fork server dies (the IOC crashed and took it along), the job is told
+        # to stop: its finally: blocks run, and it cannot run on unseen next to the
+        # same job put back in the queue after a restart.
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() == 1:
+            os._exit(1)                         # the fork server died while forking us
         for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, signal.SIG_DFL)
         signal.set_wakeup_fd(-1)

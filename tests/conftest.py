@@ -139,9 +139,12 @@ class IOC:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(5)
 
-    def kill(self) -> None:
-        """Kill -9, as a crash would."""
-        os.killpg(self.process.pid, signal.SIGKILL)
+    def kill(self, with_launcher: bool = False) -> None:
+        """Kill -9 the IOC process as a crash would; ``with_launcher``: its fork server too."""
+        if with_launcher:
+            os.killpg(self.process.pid, signal.SIGKILL)   # the IOC's group, not its jobs'
+        else:
+            self.process.kill()
         self.process.wait(5)
 
 

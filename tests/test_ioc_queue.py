@@ -1,5 +1,6 @@
 """Issue 2 end to end: a real IOC process, driven by pyepics and caproto's client."""
 import json
+import os
 import zlib
 
 import epics
@@ -225,3 +226,22 @@ def test_a_job_running_when_the_ioc_crashes_is_interrupted_not_rerun(make_ioc):
     assert fresh_json(server.pv("HISTORY"))[0]["status"] == "interrupted"
     assert fresh(server.pv("QUEUE:IDS")) == job_id
     assert fresh(server.pv("QUEUE:STATE")) == "STOPPED" and fresh(server.pv("STATE")) == "IDLE"
+
+
+@pytest.mark.parametrize("with_launcher", [False, True])
+def test_a_crash_of_the_ioc_takes_its_running_job_along(make_ioc, tmp_path, with_launcher):
+    server = make_ioc().start()
+    pid_file = tmp_path / "job.pid"
+    script = f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(60)\n"
+    add(server, {"script": script})
+    put(server.pv("QUEUE:START"), 1)
+    pid = int(wait_for(lambda: pid_file.exists() and pid_file.read_text()))
+    server.kill(with_launcher)
+
+    def gone():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        return open(f"/proc/{pid}/stat").read().split()[2] == "Z"   # exited, not yet reaped
+    wait_for(gone, what="the job to stop with the IOC")
