@@ -477,9 +477,8 @@ print("after the C call")
     assert state(ioc) == "PAUSING"          # the signal waits for the C call to return
     put(ioc.pv("JOB:RESUME"), 1)            # changed my mind while it waited
     assert state(ioc) == "RUNNING"
-    run = ended(ioc, job)
+    ended(ioc, job)
     assert record(ioc, job)["runs"][0]["output"] == "after the C call\n"
-    assert run["duration"] < 10
     monitor.saw("RUNNING", "PAUSING", "RUNNING", "IDLE")
     assert "PAUSED" not in monitor.seen       # the cancelled pause never happened
     monitor.close()
