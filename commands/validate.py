@@ -47,9 +47,8 @@ def check_call(description: dict[str, Any], args: dict[str, Any]) -> dict[str, A
 
 def unknown_command_message(name: str, known_names: list[str]) -> str:
     """e.g. "unknown command 'set_e'; did you mean 'set_ei'?"."""
-    close = difflib.get_close_matches(name, known_names, n=1)
-    if close:
-        return f"unknown command {name!r}; did you mean {close[0]!r}?"
+    if guess := _did_you_mean(name, known_names):
+        return f"unknown command {name!r}{guess}"
     if not known_names:
         return f"unknown command {name!r}; no commands are loaded"
     return f"unknown command {name!r}; the commands are {_list_names(sorted(known_names))}"
@@ -191,9 +190,8 @@ def _refusal(description: dict[str, Any], args: dict[str, Any], error: Validatio
 
 
 def _unexpected(command: str, name: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=1)
-    if close:
-        return f"unexpected argument {name!r}; did you mean {close[0]!r}?"
+    if guess := _did_you_mean(name, known):
+        return f"unexpected argument {name!r}{guess}"
     if not known:
         return f"unexpected argument {name!r} ({command} takes no arguments)"
     return f"unexpected argument {name!r} ({command} takes {_list_names(known, quote=False)})"

@@ -11,7 +11,7 @@ import logging
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from scriptserver.jobs import effects as fx
 from scriptserver.jobs.queue import Job
@@ -82,8 +82,11 @@ class Store:
 
     # -- saving ----------------------------------------------------------------
 
-    def apply(self, effects: Iterable[Any], next_id: int, queue_ids: list[int]) -> None:
-        """Write what the manager changed, in one transaction (none if nothing is stored)."""
+    def apply(self, effects: Iterable[Any], next_id: int,
+              queue_ids: Callable[[], list[int]]) -> None:
+        """Write what the manager changed, in one transaction (none if nothing is stored).
+
+        ``queue_ids`` is asked for only when the queue changed (10,000 ids are not free)."""
         effects = [e for e in effects if isinstance(e, STORED)]
         if not effects:
             return
@@ -92,7 +95,7 @@ class Store:
                 if isinstance(effect, fx.JobsSaved):
                     self._save_jobs(effect.jobs)
                 elif isinstance(effect, fx.QueueChanged):
-                    self._set_meta("queue", json.dumps(queue_ids))
+                    self._set_meta("queue", json.dumps(queue_ids()))
                 elif isinstance(effect, fx.RunRecorded):
                     self._save_run(effect.run)
             self._set_meta("next_id", str(next_id))

@@ -6,7 +6,6 @@ estimate functions run in a subprocess by the command library).
 """
 from __future__ import annotations
 
-import json
 import logging
 
 from scriptserver.commands.library import CommandLibrary
@@ -25,10 +24,10 @@ class Estimator:
 
     def from_history(self, jobs: list[Job]) -> None:
         """Median of earlier runs of the same job, else unknown (fast: runs in the put)."""
-        past: dict[str, list] = {}
+        past: dict[tuple, list] = {}
         for job in jobs:
             body = job.spec.body
-            key = json.dumps({k: body[k] for k in IDENTITY if k in body})
+            key = tuple((k, body[k]) for k in IDENTITY if k in body)
             if key not in past:
                 past[key] = self.store.durations(body)
             job.estimate = estimates.from_history(body, past[key])

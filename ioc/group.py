@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 DTYPES = {"json": ChannelType.CHAR, "text": ChannelType.CHAR, "long": ChannelType.LONG,
           "double": ChannelType.DOUBLE, "enum": ChannelType.ENUM, "longs": ChannelType.LONG}
 FLUSH_AFTER = 0.001     # s: caproto answers a put over several loop turns; flush after them
-INITIAL = {"json": "", "text": "", "long": 0, "double": 0.0, "enum": None, "longs": [0]}
 
 
 class JsonText(PvpropertyCharRO):
@@ -57,18 +56,16 @@ def attr_name(pv: PV) -> str:
 
 def property_for(pv: PV) -> pvproperty:
     kwargs: dict[str, Any] = {"name": pv.name, "dtype": DTYPES[pv.kind], "doc": pv.doc,
-                              "read_only": pv.action is None,
+                              "value": pv.initial, "read_only": pv.action is None,
                               "alarm_group": pv.name}     # each PV its own alarm state
-    if pv.kind == "json" and pv.action is None:
-        kwargs.update(dtype=JsonText, value="", max_length=pv.size, string_encoding="utf-8")
-    elif pv.kind in ("json", "text"):
-        kwargs.update(value="", max_length=pv.size, string_encoding="utf-8")
+    if pv.kind in ("json", "text"):
+        kwargs.update(max_length=pv.size, string_encoding="utf-8")
+        if pv.kind == "json" and pv.action is None:
+            kwargs["dtype"] = JsonText
     elif pv.kind == "longs":
-        kwargs.update(value=[0], max_length=pv.size)
+        kwargs["max_length"] = pv.size
     elif pv.kind == "enum":
-        kwargs.update(value=pv.enum[0], enum_strings=list(pv.enum))
-    else:
-        kwargs["value"] = INITIAL[pv.kind]
+        kwargs["enum_strings"] = list(pv.enum)
     if pv.units:
         kwargs.update(units=pv.units, precision=1 if pv.kind == "double" else 0)
     if pv.limits:

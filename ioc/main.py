@@ -8,6 +8,8 @@ import os
 import sys
 from pathlib import Path
 
+from scriptserver.jobs.errors import RequestRefused
+
 from . import config as configuration
 from . import transport
 
@@ -71,13 +73,11 @@ def main(argv: list[str] | None = None) -> None:
 
 
 class _DropRefusalTracebacks(logging.Filter):
-    """A refused put is the operator's mistake, already in P:ERROR: no traceback in the log."""
+    """A refused put is the operator's mistake: the service has logged it with its reason
+    (and shown it in P:ERROR), so caproto's traceback of it is left out."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and type(record.exc_info[1]).__name__ == "RequestRefused":
-            record.exc_info = None
-            record.msg, record.args = "refused put: %s", (record.args and record.args[-1],)
-        return True
+        return not (record.exc_info and isinstance(record.exc_info[1], RequestRefused))
 
 
 class _DropBacklogNotes(logging.Filter):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from typing import Any
 
 from .pvs import PVS, PV
@@ -27,7 +26,7 @@ class PvaFace:
         self.server = pvaccess.PvaServer()
         self.records: dict[str, Any] = {}        # one record per PV, updated in place
         for pv in PVS:
-            record = self.records[pv.name] = self._record(pv, _initial(pv))
+            record = self.records[pv.name] = self._record(pv, pv.initial)
             if pv.action is None:
                 self.server.addRecord(prefix + pv.name, record)
             else:
@@ -61,18 +60,10 @@ class PvaFace:
         except Exception:  # noqa: BLE001 - already reported in ERROR
             pass
 
-    def stop(self) -> None:
-        self.server.stop()
-
 
 def _typed(pv: PV, value: Any) -> Any:
     converters = {"longs": lambda v: [int(x) for x in v], "long": int, "double": float}
     return converters.get(pv.kind, str)(value)
-
-
-def _initial(pv: PV) -> Any:
-    return {"longs": [0], "long": 0, "double": math.nan if pv.units == "s" else 0.0,
-            "enum": pv.enum[0] if pv.enum else ""}.get(pv.kind, "")
 
 
 def start(prefix: str, service, loop: asyncio.AbstractEventLoop) -> PvaFace | None:

@@ -14,7 +14,7 @@ from scriptserver.jobs.manager import QUEUE_MODES
 from scriptserver.jobs.states import QueueState, State
 
 from . import live
-from .serialized import dumps, hexed
+from .serialized import dumps
 
 BIG = 8_000_000          # bytes: queue, history, command list as JSON
 INPUT = 1_100_000        # bytes: a submitted job or batch (a script up to 1 MB)
@@ -41,10 +41,23 @@ class PV:
     def topics(self) -> tuple[str, ...]:
         return (self.topic,) if isinstance(self.topic, str) else tuple(self.topic or ())
 
+    @property
+    def initial(self) -> Any:
+        """The value served before the first update."""
+        return {"longs": [0], "long": 0, "double": 0.0,
+                "enum": self.enum[0] if self.enum else ""}.get(self.kind, "")
 
-def to_hex(value: Any) -> str:
-    """zlib-compressed, hex-encoded JSON, as the IBEX block server publishes large values."""
-    return hexed(dumps(value))
+
+def _queue(s):
+    return s.serialized.queue(s.manager.queue)
+
+
+def _history(s):
+    return s.serialized.history(s.manager.history)
+
+
+def _commands(s):
+    return lambda: dumps(s.commands.describe())
 
 
 def _progress(s):
@@ -77,7 +90,7 @@ LIVE = ("job", "progress", "elapsed")          # what the time left depends on
 
 
 def _job_field(key: str, empty: Any = "") -> Callable[[Any], Any]:
-    return lambda s: s.current_job()[key] if s.current_job() else empty
+    return lambda s: getattr(s.manager.current, key) if s.manager.current else empty
 
 
 PVS: list[PV] = [
@@ -90,9 +103,9 @@ PVS: list[PV] = [
        "CONTINUE_ON_FAILURE: the next job runs (writable)", "state",
        lambda s: s.manager.queue_mode, enum=QUEUE_MODES, action="set_mode", writable=True),
     PV("QUEUE", "json", "queued jobs in running order: id, kind, name, estimate, job as submitted",
-       "queue", lambda s: s.serialized.queue(s.manager.queue), size=BIG, lazy=True),
+       "queue", lambda s: s.serialized.text("queue", _queue(s)), size=BIG, lazy=True),
     PV("QUEUE:HEX", "json", "QUEUE as zlib-compressed hex (IBEX style)", "queue",
-       lambda s: s.serialized.queue_hex(s.manager.queue), size=BIG, lazy=True),
+       lambda s: s.serialized.hex("queue", _queue(s)), size=BIG, lazy=True),
     PV("QUEUE:LEN", "long", "number of queued jobs", "queue", lambda s: len(s.manager.queue)),
     PV("QUEUE:IDS", "longs", "ids of queued jobs in running order", "queue",
        lambda s: s.manager.queue.ids(), size=IDS, lazy=True),
@@ -134,14 +147,14 @@ PVS: list[PV] = [
     PV("JOB:OUTPUT", "text", "last lines of the job's stdout and stderr", "output",
        lambda s: s.live.output, size=64_000),
     PV("HISTORY", "json", "past runs, newest first: id, name, status, start, end, duration, "
-       "error, traceback", "history", lambda s: s.serialized.history(s.manager.history),
+       "error, traceback", "history", lambda s: s.serialized.text("history", _history(s)),
        size=BIG, lazy=True),
     PV("HISTORY:HEX", "json", "HISTORY as zlib-compressed hex (IBEX style)", "history",
-       lambda s: s.serialized.history_hex(s.manager.history), size=BIG, lazy=True),
+       lambda s: s.serialized.hex("history", _history(s)), size=BIG, lazy=True),
     PV("COMMANDS", "json", "every command: name, description, parameters, module", "commands",
-       lambda s: s.commands.describe(), size=BIG),
+       lambda s: s.serialized.text("commands", _commands(s)), size=BIG),
     PV("COMMANDS:HEX", "json", "COMMANDS as zlib-compressed hex (IBEX style)", "commands",
-       lambda s: to_hex(s.commands.describe()), size=BIG),
+       lambda s: s.serialized.hex("commands", _commands(s)), size=BIG),
     PV("COMMANDS:NAMES", "json", "command names", "commands", lambda s: s.commands.names(),
        size=INPUT),
     PV("COMMANDS:ERRORS", "json", "command files that failed to load: {file: error}", "commands",

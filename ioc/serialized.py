@@ -1,4 +1,4 @@
-"""The queue and the history as published, built once per change from cached pieces.
+"""Large published values (queue, history, commands), built once per change.
 
 A 10,000-job queue is about 2 MB of JSON. Building it from scratch for every
 edit (and again for its HEX twin) made one move cost hundreds of milliseconds;
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from scriptserver.jobs import estimates
 from scriptserver.jobs.effects import Run
@@ -36,8 +36,21 @@ class Serialized:
         for topic in topics:
             self.versions[topic] = self.versions.get(topic, 0) + 1
 
-    def queue(self, jobs: Iterable[Job]) -> str:
-        return self._cached("queue", lambda: "[" + ",".join(j.as_json() for j in jobs) + "]")
+    def text(self, topic: str, build: Callable[[], str]) -> str:
+        """The JSON text for ``topic``, built again only after the topic changed."""
+        return self._cached(topic, build)
+
+    def hex(self, topic: str, build: Callable[[], str]) -> str:
+        """The same text zlib-compressed and hex-encoded, as IBEX publishes large values."""
+        return self._cached(topic + ":hex", lambda: hexed(self.text(topic, build)), topic)
+
+    def queue(self, jobs: Iterable[Job]) -> Callable[[], str]:
+        """How to build the queue's JSON (each job keeps its own piece until it changes)."""
+        return lambda: "[" + ",".join(j.as_json() for j in jobs) + "]"
+
+    def history(self, runs: Iterable[Run]) -> Callable[[], str]:
+        """How to build the history's JSON (each stored run's piece is kept)."""
+        return lambda: self._join_runs(runs)
 
     def queue_totals(self, jobs: Iterable[Job]) -> tuple[float, int]:
         """(seconds of the queued jobs with an estimate, how many have none)."""
@@ -54,15 +67,6 @@ class Serialized:
                     counts[batch] = counts.get(batch, 0) + 1
             return counts
         return self._cached("queue:batches", count, topic="queue")
-
-    def queue_hex(self, jobs: Iterable[Job]) -> str:
-        return self._cached("queue:hex", lambda: hexed(self.queue(jobs)), topic="queue")
-
-    def history(self, runs: Iterable[Run]) -> str:
-        return self._cached("history", lambda: self._join_runs(runs))
-
-    def history_hex(self, runs: Iterable[Run]) -> str:
-        return self._cached("history:hex", lambda: hexed(self.history(runs)), topic="history")
 
     def _cached(self, name: str, build, topic: str | None = None) -> Any:
         version = self.versions.get(topic or name, 0)

@@ -8,7 +8,6 @@ accepted put is on disk when the client hears it completed.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from typing import Any, Awaitable, Callable
@@ -27,7 +26,7 @@ from .admission import Admission, request
 from .config import Config
 from .estimating import Estimator
 from .live import LiveJob
-from .serialized import Serialized
+from .serialized import Serialized, dumps
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +34,10 @@ Publish = Callable[[set[str]], Awaitable[None]]
 COMMAND_POLL = 0.5          # s between checks of the command folders
 ELAPSED_TICK = 0.5          # s between P:JOB:ELAPSED updates
 
-# runner event -> topic it changes (events not listed are handled by methods)
-EVENT_TOPICS = {"line": "line", "progress": "progress", "message": "message", "output": "output"}
+# A job's reports: those kept as what it is doing now (the topic is the report's name),
+# and those the manager decides on.
+LIVE_REPORTS = {"progress": "progress", "message": "message", "output": "output"}
+MANAGER_REPORTS = {"paused": JobManager.job_paused, "resumed": JobManager.job_resumed}
 
 
 class ScriptServer:
@@ -159,7 +160,7 @@ class ScriptServer:
         if record is None:
             raise RequestRefused(f"no job has id {again['id']!r}")
         body = again.get("job", record["job"])
-        return await self.add(_json({**body, "pos": again.get("pos", "back")}))
+        return await self.add(dumps({**body, "pos": again.get("pos", "back")}))
 
     async def get(self, value: int) -> None:
         record = self.store.job_record(int(value))
@@ -171,7 +172,7 @@ class ScriptServer:
             record["where"] = "queue"
         else:
             record["where"] = "history"
-        self.last_record = _json(record)
+        self.last_record = dumps(record)
         await self._publish_topics({"record"})
 
     async def pause(self, value: Any = None) -> None:
@@ -196,7 +197,7 @@ class ScriptServer:
         changed = await self.estimator.from_commands(jobs)
         if changed:
             self.store.apply([fx.JobsSaved(tuple(changed))], self.manager.next_id,
-                             self.manager.queue.ids())
+                             self.manager.queue.ids)
             await self._publish_topics({"queue", "job"})
 
     # -- reporting errors ---------------------------------------------------------
@@ -223,7 +224,7 @@ class ScriptServer:
     async def _apply(self, effects: list, topics: set[str] | None = None) -> None:
         """Commit, then act, then tell the PVs (with any other ``topics`` that changed)."""
         manager = self.manager
-        self.store.apply(effects, manager.next_id, manager.queue.ids())
+        self.store.apply(effects, manager.next_id, manager.queue.ids)
         topics = set(topics or ())
         for effect in effects:
             topics |= EFFECT_TOPICS.get(type(effect), set())
@@ -264,23 +265,16 @@ class ScriptServer:
                 log.exception("while handling job event %s", kind)
 
     async def _handle_event(self, kind: str, data: dict[str, Any]) -> None:
-        live = self.live
-        if kind == "line":
-            live.line, live.stack = data["line"], data.get("stack", [])
-        elif kind == "progress":
-            live.progress = data["v"]
-        elif kind == "message":
-            live.message = data["v"]
-        elif kind == "output":
-            live.output = data["v"]
-        elif kind == "paused":
-            await self._apply(self.manager.job_paused())
-        elif kind == "resumed":
-            await self._apply(self.manager.job_resumed())
-        elif kind == "ended":
+        if kind == "ended":
             await self._job_ended(data)
-        if kind in EVENT_TOPICS:
-            await self._publish_topics({EVENT_TOPICS[kind]})
+        elif kind in MANAGER_REPORTS:
+            await self._apply(MANAGER_REPORTS[kind](self.manager))
+        elif kind == "line":
+            self.live.line, self.live.stack = data["line"], data.get("stack", [])
+            await self._publish_topics({"line"})
+        elif kind in LIVE_REPORTS:
+            setattr(self.live, LIVE_REPORTS[kind], data["v"])
+            await self._publish_topics({kind})
 
     async def _job_ended(self, outcome: dict[str, Any]) -> None:
         job = self.manager.current
@@ -331,10 +325,6 @@ class ScriptServer:
             return None
         return {**job.describe(), "start": self.live.started, "status": self.manager.state.value}
 
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
 
 
 EFFECT_TOPICS: dict[type, set[str]] = {

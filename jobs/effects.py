@@ -71,5 +71,3 @@ class Run:
                 "status": self.status, "start": self.started, "end": self.ended,
                 "duration": self.duration, "error": self.error, "traceback": self.traceback}
 
-
-ENDED_STATUSES = ("finished", "failed", "aborted", "interrupted", "skipped")

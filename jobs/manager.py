@@ -220,9 +220,3 @@ class JobManager:
         self._emit(*effects)
         out, self._effects = self._effects, []
         return out
-
-    def snapshot(self) -> dict[str, Any]:
-        """Everything a status display shows, as plain data."""
-        return {"state": self.state.value, "queue_state": self.queue_state.value,
-                "queue_mode": self.queue_mode, "queue": [j.describe() for j in self.queue],
-                "current": self.current.describe() if self.current else None}

@@ -28,10 +28,11 @@ class OutputLog:
             self.tail_size -= len(first := self.tail.popleft())
             self.dropped += len(first)
 
-    def _tail_bytes(self) -> bytes:
+    def _tail_bytes(self) -> tuple[bytes, int]:
+        """(the kept tail, trimmed to tail_bytes; how many bytes the trim dropped)"""
         data = b"".join(self.tail)
         extra = max(0, len(data) - self.tail_bytes)
-        return data[extra:], extra  # type: ignore[return-value]
+        return data[extra:], extra
 
     def text(self) -> str:
         """Everything kept, with a line saying how much was dropped in the middle."""

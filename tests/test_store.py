@@ -11,7 +11,7 @@ def open_manager(path):
 
 
 def act(store, manager, effects):
-    store.apply(effects, manager.next_id, manager.queue.ids())
+    store.apply(effects, manager.next_id, manager.queue.ids)
 
 
 def job(manager, n):
