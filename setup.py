@@ -4,6 +4,7 @@ from setuptools import setup
 PACKAGES = {
     "scriptserver.ioc": "ioc",
     "scriptserver.jobs": "jobs",
+    "scriptserver.runner": "runner",
     "scriptserver.commands": "commands",
     "scriptserver.db": "db",
     "scriptserver.config": "config",
@@ -18,7 +19,7 @@ setup(
     package_dir=PACKAGES,
     package_data={"scriptserver.config": ["*.yaml", "demo/commands/*.py", "demo/scripts/*.py"]},
     install_requires=[
-        "caproto>=1.1",
+        "caproto>=1.3,<1.4",
         "pyyaml>=6",
         "numpy>=1.24",
         "pydantic>=2.5",

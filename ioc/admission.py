@@ -10,7 +10,7 @@ from typing import Any
 
 from scriptserver.commands.library import CommandLibrary
 from scriptserver.jobs.errors import RequestRefused
-from scriptserver.jobs.scripts import ScriptFolders
+from scriptserver.commands.scripts import ScriptFolders
 from scriptserver.jobs.spec import JobSpec, parse_job, parse_json, type_name
 from scriptserver.jobs.tags import has_pause_points
 

@@ -18,8 +18,8 @@ from scriptserver.jobs import effects as fx
 from scriptserver.jobs.errors import RequestRefused
 from scriptserver.jobs.manager import JobManager
 from scriptserver.jobs.queue import Job
-from scriptserver.jobs.runner import JobRunner
-from scriptserver.jobs.scripts import ScriptFolders
+from scriptserver.runner.runner import JobRunner
+from scriptserver.commands.scripts import ScriptFolders
 from scriptserver.jobs.spec import parse_job, parse_json
 
 from .admission import Admission, request

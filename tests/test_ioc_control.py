@@ -585,7 +585,7 @@ time.sleep(60)
 
 EARLY_ABORT = """
 import asyncio, os, sys
-from scriptserver.jobs.runner import JobRunner
+from scriptserver.runner.runner import JobRunner
 
 async def main():
     events = []

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import RequestRefused
+from scriptserver.jobs.errors import RequestRefused
 
 
 class ScriptFolders:

@@ -1,6 +1,6 @@
 """The warm parent: imports the instrument's modules once, then forks each job.
 
-Started by the runner as ``python -m scriptserver.jobs.forkserver FD PRELOAD_JSON``.
+Started by the runner as ``python -m scriptserver.runner.forkserver FD PRELOAD_JSON``.
 FD is a SOCK_SEQPACKET socket to the runner. Requests arrive as one message with
 two file descriptors attached (the job's channel and its output pipe); the reply
 is ``{"started": job_id, "pid": pid}``. When a job's process exits, the server
@@ -73,7 +73,7 @@ def child(channel_fd: int, output_fd: int, control: socket.socket, mask: set) ->
         os.close(devnull)
         sys.stdout.reconfigure(line_buffering=True)
         sys.stderr.reconfigure(line_buffering=True)
-        from scriptserver.jobs import worker
+        from scriptserver.runner import worker
         code = worker.main(channel_fd)
     except BaseException:  # noqa: BLE001
         traceback.print_exc()
@@ -169,7 +169,7 @@ def main() -> None:
     prctl(PR_SET_CHILD_SUBREAPER, 1)
     prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     signal.signal(signal.SIGTERM, stop)
-    errors = preload(["scriptserver.jobs.worker", "scriptserver.commands.loader",
+    errors = preload(["scriptserver.runner.worker", "scriptserver.commands.loader",
                       "scriptserver.commands.validate"] + json.loads(sys.argv[2]))
     control.send(json.dumps({"ready": os.getpid(), "preload_errors": errors}).encode())
     try:

@@ -43,7 +43,7 @@ class ForkServer:
     async def start(self) -> dict[str, str]:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "scriptserver.jobs.forkserver", str(theirs.fileno()),
+            sys.executable, "-m", "scriptserver.runner.forkserver", str(theirs.fileno()),
             json.dumps(self.preload), pass_fds=[theirs.fileno()], stdin=asyncio.subprocess.DEVNULL)
         theirs.close()
         ours.setblocking(False)

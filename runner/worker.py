@@ -26,8 +26,8 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable
 
-from . import api, tags
-from .errors import RequestRefused
+from scriptserver.jobs import api, tags
+from scriptserver.jobs.errors import RequestRefused
 
 SAMPLE_INTERVAL = 0.1       # s between current-line samples, unless configured
 REPORT_INTERVAL = 0.05      # s: a kind of report is sent at most this often; the latest is kept
