@@ -28,10 +28,12 @@ CREATE TABLE IF NOT EXISTS runs (
     run_id INTEGER PRIMARY KEY AUTOINCREMENT, job_id INTEGER NOT NULL, name TEXT NOT NULL,
     kind TEXT NOT NULL, job TEXT NOT NULL, status TEXT NOT NULL, started REAL NOT NULL,
     ended REAL, error TEXT NOT NULL DEFAULT '', traceback TEXT NOT NULL DEFAULT '',
-    output TEXT NOT NULL DEFAULT '');
+    output TEXT NOT NULL DEFAULT '', paused REAL NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS runs_by_job ON runs (job_id);
 """
-STORED = (fx.JobsSaved, fx.QueueChanged, fx.RunRecorded)
+# Columns added since the first release: (table, column, definition), added on open.
+MIGRATIONS = [("runs", "paused", "REAL NOT NULL DEFAULT 0")]
+STORED = (fx.JobsSaved, fx.QueueChanged, fx.RunRecorded, fx.HistoryCleared, fx.PoliciesSet)
 INTERRUPTED = "the script server stopped while this job ran; it was put back in the queue"
 
 
@@ -43,18 +45,31 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(SCHEMA)
+        for table, column, definition in MIGRATIONS:
+            columns = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+            if column not in columns:
+                self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
     def close(self) -> None:
+        """Write the WAL back into the database file, then close (a clean stop)."""
+        try:
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as err:
+            log.warning("could not checkpoint the store on closing: %s", err)
         self.db.close()
 
     # -- loading -------------------------------------------------------------
 
-    def load(self) -> tuple[int, list[Job], list[fx.Run]]:
+    def load(self, history_length: int = 1000) -> tuple[int, list[Job], list[fx.Run]]:
         """(next id, queued jobs, newest history first), after crash recovery."""
         self._recover_interrupted()
         next_id = int(self._meta("next_id", "1"))
         queue = [self._job(job_id) for job_id in json.loads(self._meta("queue", "[]"))]
-        return next_id, [j for j in queue if j is not None], self.history(1000)
+        return next_id, [j for j in queue if j is not None], self.history(history_length)
+
+    def policies(self) -> dict[str, str]:
+        """The queue policies the operator last set ({} if never): queue_mode, when_empty."""
+        return json.loads(self._meta("policies", "{}"))
 
     def _recover_interrupted(self) -> None:
         """A run still 'running' means we died mid-job: record it, requeue it at the head."""
@@ -98,6 +113,12 @@ class Store:
                     self._set_meta("queue", json.dumps(queue_ids()))
                 elif isinstance(effect, fx.RunRecorded):
                     self._save_run(effect.run)
+                elif isinstance(effect, fx.HistoryCleared):
+                    last = self.db.execute("SELECT max(run_id) FROM runs").fetchone()[0]
+                    self._set_meta("history_from", str(last or 0))
+                elif isinstance(effect, fx.PoliciesSet):
+                    self._set_meta("policies", json.dumps(
+                        {"queue_mode": effect.queue_mode, "when_empty": effect.when_empty}))
             self._set_meta("next_id", str(next_id))
 
     def _save_jobs(self, jobs: Iterable[Job]) -> None:
@@ -110,26 +131,28 @@ class Store:
 
     def _save_run(self, run: fx.Run) -> None:
         values = (run.job_id, run.name, run.kind, json.dumps(run.job), run.status, run.started,
-                  run.ended, run.error, run.traceback, run.output)
+                  run.ended, run.error, run.traceback, run.output, run.paused)
         if run.run_id is None:
             cur = self.db.execute(
                 "INSERT INTO runs (job_id, name, kind, job, status, started, ended, error, "
-                "traceback, output) VALUES (?,?,?,?,?,?,?,?,?,?)", values)
+                "traceback, output, paused) VALUES (?,?,?,?,?,?,?,?,?,?,?)", values)
             run.run_id = cur.lastrowid
         else:
             self.db.execute(
                 "UPDATE runs SET job_id=?, name=?, kind=?, job=?, status=?, started=?, ended=?, "
-                "error=?, traceback=?, output=? WHERE run_id=?", values + (run.run_id,))
+                "error=?, traceback=?, output=?, paused=? WHERE run_id=?", values + (run.run_id,))
 
     # -- reading ---------------------------------------------------------------
 
     def history(self, limit: int) -> list[fx.Run]:
         rows = self.db.execute(
-            "SELECT run_id, job_id, name, kind, job, status, started, ended, error, traceback "
-            "FROM runs WHERE status != 'running' ORDER BY run_id DESC LIMIT ?", (limit,))
+            "SELECT run_id, job_id, name, kind, job, status, started, ended, error, traceback, "
+            "paused FROM runs WHERE status != 'running' AND run_id > ? "
+            "ORDER BY run_id DESC LIMIT ?", (int(self._meta("history_from", "0")), limit))
         return [fx.Run(job_id, name, kind, json.loads(job), status, started, ended, error, tb,
-                       run_id=run_id)
-                for run_id, job_id, name, kind, job, status, started, ended, error, tb in rows]
+                       run_id=run_id, paused=paused)
+                for run_id, job_id, name, kind, job, status, started, ended, error, tb, paused
+                in rows]
 
     def job_record(self, job_id: int) -> dict[str, Any] | None:
         """A job as submitted plus every run of it, output included (for QUEUE:GET)."""
@@ -137,19 +160,19 @@ class Store:
         if job is None:
             return None
         runs = self.db.execute(
-            "SELECT run_id, status, started, ended, error, traceback, output FROM runs "
+            "SELECT run_id, status, started, ended, error, traceback, output, paused FROM runs "
             "WHERE job_id=? ORDER BY run_id", (job_id,)).fetchall()
         return {**job.describe(), "runs": [
             {"run": r, "status": s, "start": a, "end": b,
-             "duration": None if b is None else round(b - a, 3),
-             "error": e, "traceback": t, "output": o} for r, s, a, b, e, t, o in runs]}
+             "duration": None if b is None else round(b - a - p, 3), "paused": p,
+             "error": e, "traceback": t, "output": o} for r, s, a, b, e, t, o, p in runs]}
 
     def durations(self, body: dict[str, Any], limit: int = 50) -> list[tuple[dict, float]]:
         """Recent finished runs of the same job (same command, script file or source):
         (job as submitted, seconds), newest first."""
         field = next(f for f in ("command", "script_file", "script") if f in body)
         rows = self.db.execute(
-            "SELECT job, ended - started FROM runs WHERE status='finished' "
+            "SELECT job, ended - started - paused FROM runs WHERE status='finished' "
             "AND json_extract(job, ?) = ? ORDER BY run_id DESC LIMIT ?",
             (f"$.{field}", body[field], limit))
         return [(json.loads(job), seconds) for job, seconds in rows]
@@ -170,7 +193,7 @@ class Store:
 
 def _details(job: Job) -> dict[str, Any]:
     return {"estimate": job.estimate, "estimate_source": job.estimate_source,
-            "pausable": job.pausable, "extra": job.extra}
+            "pausable": job.pausable, "extra": job.extra, "revision": job.revision}
 
 
 class _Transaction:

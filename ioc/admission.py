@@ -9,12 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 from scriptserver.commands.library import CommandLibrary
-from scriptserver.jobs.errors import RequestRefused
 from scriptserver.commands.scripts import ScriptFolders
+from scriptserver.jobs.errors import RequestRefused
+from scriptserver.jobs.manager import NewJob
+from scriptserver.jobs.queue import Where
 from scriptserver.jobs.spec import JobSpec, parse_job, parse_json, type_name
 from scriptserver.jobs.tags import has_pause_points
 
 MAX_JOBS_PER_ADD = 100_000
+PLACES = ("pos", "before", "after")          # where jobs go: see jobs.queue.Where
 
 
 class Admission:
@@ -22,12 +25,16 @@ class Admission:
         self.commands = commands
         self.scripts = scripts
 
-    def check(self, spec: JobSpec) -> dict[str, Any]:
-        """Check a job against what exists here; return the details a Job carries."""
+    def check(self, spec: JobSpec) -> NewJob:
+        """Check a job against what exists here; the job to queue, with what was found."""
+        return NewJob(spec, pausable=self._check(spec))
+
+    def _check(self, spec: JobSpec) -> bool:
+        """Refuse a job that cannot run here; whether it can pause at a safe place."""
         body = spec.body
         if spec.kind == "command":
             self.commands.check_call(body["command"], body.get("args", {}))
-            return {"pausable": True}
+            return True
         if spec.kind == "script_file":
             source = self.scripts.resolve(body["script_file"]).read_text(errors="replace")
             name = body["script_file"]
@@ -40,35 +47,41 @@ class Admission:
                 from None
         except ValueError as err:
             raise RequestRefused(f"{name} cannot be compiled: {err}") from None
-        return {"pausable": has_pause_points(source)}
+        return has_pause_points(source)
 
-    def jobs(self, value: str) -> tuple[list[tuple[JobSpec, dict]], Any, str | None]:
-        """([(spec, details)], position, batch name) for a QUEUE:ADD or VALIDATE put."""
-        specs, pos, batch = self.parse(value)
+    def jobs(self, value: str) -> tuple[list[NewJob], Where, str | None]:
+        """(checked jobs, where they go, batch name) for a QUEUE:ADD or VALIDATE put."""
+        specs, where, batch = self.parse(value)
+        return self.check_all(specs), where, batch
+
+    def check_all(self, specs: list[JobSpec]) -> list[NewJob]:
         checked = []
         for i, spec in enumerate(specs):
             with _numbered(i, len(specs)):
-                checked.append((spec, self.check(spec)))
-        return checked, pos, batch
+                checked.append(self.check(spec))
+        return checked
 
     @staticmethod
-    def parse(value: str) -> tuple[list[JobSpec], Any, str | None]:
-        """One job, a list of jobs, or {"jobs": [...], "pos": ..., "batch": ...}."""
+    def parse(value: str) -> tuple[list[JobSpec], Where, str | None]:
+        """One job, a list of jobs, or {"jobs": [...], "pos"/"before"/"after": ...,
+        "batch": ...}."""
         data = parse_json(value)
-        pos, batch = None, None
+        places: dict[str, Any] = {}
+        batch = None
         if isinstance(data, dict) and "jobs" in data:
-            extra = set(data) - {"jobs", "pos", "batch"}
+            extra = set(data) - {"jobs", "batch", *PLACES}
             if extra:
                 raise RequestRefused(f"unknown key(s) {sorted(extra)} beside \"jobs\"; a list "
                                      'of jobs is {"jobs": [...], "pos": ..., "batch": "name"}')
-            data, pos, batch = data["jobs"], data.get("pos"), data.get("batch")
+            places = {k: data[k] for k in PLACES if k in data}
+            data, batch = data["jobs"], data.get("batch")
             if not isinstance(data, list):
                 raise RequestRefused(f'"jobs" must be a list of jobs, not {type_name(data)}')
             if batch is not None and (not isinstance(batch, str) or not batch.strip()):
                 raise RequestRefused('"batch" must be a name for the batch (a string)')
         elif isinstance(data, dict):
             data = dict(data)
-            pos = data.pop("pos", None)
+            places = {k: data.pop(k) for k in PLACES if k in data}
             data = [data]
         elif not isinstance(data, list):
             raise RequestRefused(f"send a job (JSON object) or a list of jobs, not {type_name(data)}")
@@ -78,22 +91,7 @@ class Admission:
         for i, item in enumerate(data):
             with _numbered(i, len(data)):
                 specs.append(parse_job(item))
-        return specs, pos, batch
-
-
-def request(value: Any, what: str, required: set[str], optional: set[str]) -> dict[str, Any]:
-    """A small JSON object request (MOVE, REPEAT, EDIT, ...) with its keys checked."""
-    data = parse_json(value, f"the {what} request") if isinstance(value, str) else value
-    if not isinstance(data, dict):
-        raise RequestRefused(f"{what} takes a JSON object with {', '.join(sorted(required))}")
-    missing = sorted(required - set(data))
-    unknown = sorted(set(data) - required - optional)
-    if missing:
-        raise RequestRefused(f"{what}: {', '.join(missing)} missing")
-    if unknown:
-        raise RequestRefused(f"{what}: unknown key(s) {', '.join(unknown)}; allowed: "
-                             f"{', '.join(sorted(required | optional))}")
-    return data
+        return specs, Where(**places), batch
 
 
 class _numbered:

@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from scriptserver.jobs.states import QUEUE_MODES, WHEN_EMPTY
+
 DEMO_CONFIG = "demo.yaml"
 
 
@@ -25,6 +27,7 @@ class Config:
     preload: list[str] = field(default_factory=list)
     abort_grace: float = 3.0
     queue_mode: str = "STOP_ON_FAILURE"
+    when_empty: str = "STOP"
     history_length: int = 200
     interfaces: list[str] = field(default_factory=lambda: ["127.0.0.1"])
     line_interval: float = 0.1
@@ -40,7 +43,9 @@ KEYS: dict[str, tuple[Any, str, bool]] = {
     "state_dir": (str, "a folder for the store and logs", False),
     "preload": (list, "a list of module names the job launcher imports once", False),
     "abort_grace": ((int, float), "seconds a job's cleanup gets on abort", False),
-    "queue_mode": (str, "STOP_ON_FAILURE or CONTINUE_ON_FAILURE", False),
+    "queue_mode": (str, " or ".join(QUEUE_MODES), False),
+    "when_empty": (str, " or ".join(WHEN_EMPTY) + " (what the queue does when it has run "
+                   "out of jobs)", False),
     "history_length": (int, "how many runs P:HISTORY shows", False),
     "interfaces": (list, "a list of addresses to serve Channel Access on", False),
     "line_interval": ((int, float), "seconds between samples of a job's current line "
@@ -96,6 +101,7 @@ def load(path: Path | None = None, *, prefix: str | None = None,
         preload=list(raw.get("preload", [])),
         abort_grace=float(raw.get("abort_grace", 3.0)),
         queue_mode=raw.get("queue_mode", "STOP_ON_FAILURE"),
+        when_empty=raw.get("when_empty", "STOP"),
         history_length=raw.get("history_length", 200),
         interfaces=list(raw.get("interfaces", ["127.0.0.1"])),
         line_interval=float(raw.get("line_interval", 0.1)),
@@ -117,9 +123,9 @@ def check(raw: dict[str, Any]) -> list[str]:
             mistakes.append(f"{key} must be {what}, not {value!r}")
         elif isinstance(value, list) and not all(isinstance(v, str) for v in value):
             mistakes.append(f"{key} must be {what} (strings)")
-    if raw.get("queue_mode", "STOP_ON_FAILURE") not in ("STOP_ON_FAILURE", "CONTINUE_ON_FAILURE"):
-        mistakes.append(f"queue_mode must be STOP_ON_FAILURE or CONTINUE_ON_FAILURE, "
-                        f"not {raw['queue_mode']!r}")
+    for key, table in (("queue_mode", QUEUE_MODES), ("when_empty", WHEN_EMPTY)):
+        if key in raw and isinstance(raw[key], str) and raw[key] not in table:
+            mistakes.append(f"{key} must be {' or '.join(table)}, not {raw[key]!r}")
     if isinstance(raw.get("prefix"), str) and not raw["prefix"].strip(":"):
         mistakes.append("prefix must not be empty")
     for key in ("abort_grace", "line_interval"):

@@ -23,7 +23,7 @@ from caproto.server.server import PvpropertyCharRO
 
 from scriptserver.jobs.errors import RequestRefused
 
-from .pvs import PVS, PV
+from .pvs import PVS, PV, Topic
 from .serialized import dumps
 from .service import ScriptServer
 
@@ -106,21 +106,21 @@ class _Base(PVGroup):
         self._stale: dict[str, PV] = {}
         self._flushing: asyncio.Task | None = None
 
-    async def publish(self, topics: set[str]) -> None:
+    async def publish(self, topics: set[Topic]) -> None:
         for pv in PVS:
             if topics.isdisjoint(pv.topics):
                 continue
             if pv.lazy:
                 self._stale[pv.name] = pv
             else:
-                await self._write(pv, pv.value(self.service))
+                await self._write(pv, pv.value(self.service.status))
         if self._stale and self._flushing is None:
             self._flushing = asyncio.get_running_loop().create_task(self._flush())
 
     async def refresh(self, pv: PV) -> None:
         """Rebuild a lazy PV now if it is stale (a client is reading it)."""
         if self._stale.pop(pv.name, None) is not None:
-            await self._write(pv, pv.value(self.service))
+            await self._write(pv, pv.value(self.service.status))
 
     async def _flush(self) -> None:
         try:
@@ -128,7 +128,7 @@ class _Base(PVGroup):
             while self._stale:
                 name, pv = next(iter(self._stale.items()))
                 del self._stale[name]
-                await self._write(pv, pv.value(self.service))
+                await self._write(pv, pv.value(self.service.status))
         finally:
             self._flushing = None
 

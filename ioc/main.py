@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
 
     transport.tune_before_import()
-    from caproto.server import run
+    from caproto.asyncio.server import start_server
 
     from . import pva
     from .group import ScriptServerPVs
@@ -66,10 +66,16 @@ def main(argv: list[str] | None = None) -> None:
         log.info("script server %s ready: %d commands, %d queued, state in %s", config.prefix,
                  len(service.commands.names()), len(service.manager.queue), config.state_dir)
 
+    async def serve() -> None:
+        try:
+            await start_server(pvs.pvdb, interfaces=interfaces, startup_hook=startup)
+        finally:
+            await service.close()            # the job launcher stops, the store is checkpointed
+
     try:
-        run(pvs.pvdb, interfaces=interfaces, startup_hook=startup)
-    finally:
-        service.store.close()
+        asyncio.run(serve())
+    except KeyboardInterrupt:
+        pass
 
 
 class _DropRefusalTracebacks(logging.Filter):

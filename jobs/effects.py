@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .queue import Job
+from .states import Event
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,26 @@ class Launch:
 
 @dataclass(frozen=True)
 class Control:
-    """Tell the running job: pause, pause_now, resume or abort."""
-    action: str
+    """Tell the running job: pause, pause_now, resume, abort or halt."""
+    action: Event
+
+
+@dataclass(frozen=True)
+class Added:
+    """The ids given to the jobs of one accepted add (for P:QUEUE:ADD:IDS)."""
+    ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class PoliciesSet:
+    """The operator set the queue's policies: kept across restarts."""
+    queue_mode: str
+    when_empty: str
+
+
+@dataclass(frozen=True)
+class HistoryCleared:
+    """History shows no run before this one any more (runs stay stored for estimates)."""
 
 
 @dataclass(frozen=True)
@@ -54,20 +73,42 @@ class Run:
     name: str
     kind: str
     job: dict[str, Any]
-    status: str                          # running finished failed aborted interrupted skipped
+    status: str                  # running finished failed aborted halted interrupted skipped
     started: float
     ended: float | None = None
     error: str = ""
     traceback: str = ""
     output: str = ""
     run_id: int | None = None            # given by the store
+    paused: float = 0.0                  # seconds spent paused, not counted in the duration
+    paused_since: float | None = None    # while paused: since when
+
+    def active(self, now: float) -> float:
+        """Seconds the job has been running, its paused time left out."""
+        end = self.ended if self.ended is not None else now
+        held = self.paused + (end - self.paused_since if self.paused_since is not None else 0.0)
+        return max(0.0, end - self.started - held)
+
+    def hold(self, now: float) -> None:
+        if self.paused_since is None:
+            self.paused_since = now
+
+    def release(self, now: float) -> None:
+        if self.paused_since is not None:
+            self.paused += max(0.0, now - self.paused_since)
+            self.paused_since = None
 
     @property
     def duration(self) -> float | None:
-        return None if self.ended is None else round(self.ended - self.started, 3)
+        return None if self.ended is None else round(self.active(self.ended), 3)
 
     def describe(self) -> dict[str, Any]:
         return {"id": self.job_id, "run": self.run_id, "name": self.name, "kind": self.kind,
                 "status": self.status, "start": self.started, "end": self.ended,
-                "duration": self.duration, "error": self.error, "traceback": self.traceback}
+                "duration": self.duration, "paused": round(self.paused, 3), "error": self.error,
+                "traceback": self.traceback}
+
+
+Effect = JobsSaved | QueueChanged | Launch | Control | RunRecorded | StateChanged | Added \
+    | HistoryCleared | PoliciesSet
 

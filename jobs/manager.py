@@ -2,90 +2,135 @@
 
 Every public method is one request (an operator action or a runner report).
 It either raises RequestRefused and changes nothing, or applies the request
-and returns the effects for the adapters to carry out. Time comes in as an
-argument, so the whole thing runs in a unit test without a clock.
+and returns the effects for the adapters to carry out. Every decision about
+jobs is taken here: ids, batches, where jobs go, estimates that arrive late,
+how a job's end moves the queue. The rules themselves are the tables of
+``states``. Time comes in as an argument, so it all runs in a unit test.
 """
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 from typing import Any, Iterable
 
 from . import effects as fx
 from .errors import RequestRefused
-from .queue import Job, JobQueue, Position
+from .queue import Job, JobQueue, Where, is_index
 from .spec import JobSpec
-from .states import QueueState, State, next_queue_state, next_state
+from .states import (ENDED_AS, ENDED_QUEUE_EVENT, QUEUE_MODES, WHEN_EMPTY, Event, QueueEvent,
+                     QueueState, State, next_queue_state, next_state)
 
-QUEUE_MODES = ("STOP_ON_FAILURE", "CONTINUE_ON_FAILURE")
 MAX_REPEAT = 1000
+Effects = list[fx.Effect]
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """A checked job to be queued, with what admission found out about it."""
+    spec: JobSpec
+    estimate: float | None = None
+    estimate_source: str = "unknown"
+    pausable: bool = True
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """An estimate worked out after the job was queued, for the job as it was then."""
+    job_id: int
+    revision: int
+    seconds: float
+    source: str
 
 
 class JobManager:
     def __init__(self, *, next_id: int = 1, queue: Iterable[Job] = (),
-                 history: Iterable[fx.Run] = (), history_length: int = 200):
+                 history: Iterable[fx.Run] = (), history_length: int = 200,
+                 queue_mode: str = "STOP_ON_FAILURE", when_empty: str = "STOP"):
         self.state = State.IDLE
         self.queue_state = QueueState.STOPPED
-        self.queue_mode = QUEUE_MODES[0]
+        self.queue_mode = _choice(queue_mode, QUEUE_MODES, "queue mode")
+        self.when_empty = _choice(when_empty, WHEN_EMPTY, "policy for an empty queue")
         self.queue = JobQueue(queue)
         self.current: Job | None = None
         self.run: fx.Run | None = None
         self.history: deque[fx.Run] = deque(history, maxlen=history_length)  # newest first
         self.next_id = next_id
-        self._effects: list[Any] = []
+        self._resumes_sent = 0                 # resumes sent to the current job
+        self._effects: Effects = []
 
     # -- queue editing -------------------------------------------------------
 
-    def new_job(self, spec: JobSpec, **details: Any) -> Job:
-        """A job with a fresh id, not yet queued (ids are never reused)."""
-        job = Job(self.next_id, spec, **details)
-        self.next_id += 1
-        return job
-
-    def add(self, jobs: list[Job], pos: Position = None, now: float = 0.0) -> list:
+    def add(self, jobs: list[NewJob], where: Where = Where(), *, batch: str | None = None,
+            by: str = "", now: float = 0.0) -> Effects:
+        """Queue new jobs with fresh ids (never reused); a batch is tagged as one."""
         if not jobs:
             raise RequestRefused("nothing to add: the list of jobs is empty")
-        self.queue.add(jobs, pos)
-        self._emit(fx.JobsSaved(tuple(jobs)), fx.QueueChanged())
+        self.queue.insert_index(where)                  # refuse a bad place before taking ids
+        first = self.next_id
+        made = []
+        for i, new in enumerate(jobs):
+            extra: dict[str, Any] = {"by": by} if by else {}
+            if batch is not None:
+                extra["batch"] = {"id": first, "name": batch, "index": i + 1, "size": len(jobs)}
+            made.append(Job(first + i, new.spec, new.estimate, new.estimate_source, new.pausable,
+                            extra))
+        self.next_id = first + len(jobs)
+        self.queue.add(made, where)
+        self._emit(fx.JobsSaved(tuple(made)), fx.QueueChanged(),
+                   fx.Added(tuple(j.id for j in made)))
         self._advance(now)
         return self._done()
 
-    def move(self, job_id: Any, pos: Position = None, *, before: Any = None,
-             after: Any = None) -> list:
+    def move(self, job_id: Any, where: Where) -> Effects:
         self._not_current(job_id, "moved")
-        self.queue.move(job_id, pos, before=before, after=after)
+        self.queue.move(job_id, where)
         return self._done(fx.QueueChanged())
 
-    def remove(self, job_ids: list[Any]) -> list:
+    def remove(self, job_ids: list[Any]) -> Effects:
         for job_id in job_ids:
             self._not_current(job_id, "removed", "abort it instead (JOB:ABORT)")
         self.queue.remove(job_ids)
         return self._done(fx.QueueChanged())
 
-    def clear(self) -> list:
+    def clear(self) -> Effects:
         self.queue.clear()
         return self._done(fx.QueueChanged())
 
-    def edit(self, job_id: Any, spec: JobSpec, **details: Any) -> list:
+    def edit(self, job_id: Any, new: NewJob) -> Effects:
         self._not_current(job_id, "edited", "abort it first; it returns to the queue, editable")
-        job = self.queue.replace(job_id, spec)
-        for key, value in details.items():
-            setattr(job, key, value)
+        job = self.queue.get(job_id)
+        job.spec, job.pausable, job.revision = new.spec, new.pausable, job.revision + 1
+        job.estimate, job.estimate_source = new.estimate, new.estimate_source
         return self._done(fx.JobsSaved((job,)), fx.QueueChanged())
 
-    def repeat(self, job_id: Any, times: Any, now: float = 0.0) -> list:
-        if not isinstance(times, int) or isinstance(times, bool) or not 1 <= times <= MAX_REPEAT:
+    def estimates(self, found: list[Estimate]) -> Effects:
+        """Estimates worked out after queueing; one for a job since edited, run or removed
+        is stale and dropped (it was for other arguments)."""
+        live = {job.id: job for job in self.queue}
+        if self.current is not None:
+            live[self.current.id] = self.current
+        changed = []
+        for estimate in found:
+            job = live.get(estimate.job_id)
+            if job is not None and job.revision == estimate.revision:
+                job.estimate, job.estimate_source = round(estimate.seconds, 3), estimate.source
+                changed.append(job)
+        if not changed:
+            return []
+        return self._done(fx.JobsSaved(tuple(changed)), fx.QueueChanged())
+
+    def repeat(self, job_id: Any, times: Any, by: str = "", now: float = 0.0) -> Effects:
+        if not is_index(times) or not 1 <= times <= MAX_REPEAT:
             raise RequestRefused(f'"times" must be a whole number from 1 to {MAX_REPEAT}')
         if self.current is not None and job_id == self.current.id:
-            original, pos = self.current, 0
+            original, where = self.current, Where(pos="front")
         else:
-            pos = self.queue.index(job_id) + 1
-            original = self.queue.get(job_id)
-        copies = [self.new_job(original.spec, estimate=original.estimate,
-                               estimate_source=original.estimate_source,
-                               pausable=original.pausable) for _ in range(times)]
-        return self.add(copies, pos, now)
+            original, where = self.queue.get(job_id), Where(after=job_id)
+        copy = NewJob(original.spec, original.estimate, original.estimate_source,
+                      original.pausable)
+        return self.add([copy] * times, where, by=by, now=now)
 
-    def skip(self, job_id: Any = None, now: float = 0.0) -> list:
+    def skip(self, job_id: Any = None, now: float = 0.0) -> Effects:
         if job_id is None:
             if not len(self.queue):
                 raise RequestRefused("the queue is empty: there is no next job to skip")
@@ -96,115 +141,149 @@ class JobManager:
         self.history.appendleft(run)
         return self._done(fx.QueueChanged(), fx.RunRecorded(run))
 
-    def set_mode(self, mode: str) -> list:
-        if mode not in QUEUE_MODES:
-            raise RequestRefused(f"unknown queue mode {mode!r}; one of {', '.join(QUEUE_MODES)}")
-        self.queue_mode = mode
-        return self._done(fx.StateChanged())
+    def clear_history(self) -> Effects:
+        self.history.clear()
+        return self._done(fx.HistoryCleared())
+
+    def set_mode(self, mode: str) -> Effects:
+        self.queue_mode = _choice(mode, QUEUE_MODES, "queue mode")
+        return self._done(fx.PoliciesSet(self.queue_mode, self.when_empty), fx.StateChanged())
+
+    def set_when_empty(self, policy: str) -> Effects:
+        self.when_empty = _choice(policy, WHEN_EMPTY, "policy for an empty queue")
+        return self._done(fx.PoliciesSet(self.queue_mode, self.when_empty), fx.StateChanged())
 
     # -- queue running -------------------------------------------------------
 
-    def start(self, now: float = 0.0) -> list:
-        self.queue_state = next_queue_state(self.queue_state, "start", self.state)
+    def start(self, now: float = 0.0) -> Effects:
+        state = next_state(self.state, Event.START)
+        if self.state is State.IDLE and not len(self.queue) and WHEN_EMPTY[self.when_empty]:
+            raise RequestRefused("cannot start the queue: it is empty; add jobs first "
+                                 "(QUEUE:ADD), or set QUEUE:WHEN_EMPTY to KEEP_RUNNING to have "
+                                 "the queue wait for them")
+        self.queue_state = next_queue_state(self.queue_state, QueueEvent.START)
+        self.state = state
         self._emit(fx.StateChanged())
         self._advance(now)
         return self._done()
 
-    def stop(self, now: float = 0.0) -> list:
-        self.queue_state = next_queue_state(self.queue_state, "stop", self.state)
-        if self.state is State.PAUSED and self.current is None:
-            self.state = next_state(self.state, "release")
+    def stop(self, now: float = 0.0) -> Effects:
+        """Let the current job finish, then stop (a held queue stops at once)."""
+        self.queue_state = next_queue_state(self.queue_state, QueueEvent.STOP)
+        self.state = next_state(self.state, Event.STOP)
         self._emit(fx.StateChanged())
         self._advance(now)
         return self._done()
 
     # -- job control ---------------------------------------------------------
 
-    def pause(self, now: bool = False) -> list:
-        action = "pause_now" if now else "pause"
-        target = next_state(self.state, action)
-        if not now and self.current is not None and not self.current.pausable:
+    def pause(self, now: bool = False) -> Effects:
+        event = Event.PAUSE_NOW if now else Event.PAUSE
+        target = next_state(self.state, event)
+        if event is Event.PAUSE and self.current is not None and not self.current.pausable:
             raise RequestRefused(
-                f"job {self.current.id} is a script with no pause points (it does not use "
-                "pause_point() or a '# pause' line), so it cannot pause when it is safe to; "
-                "use JOB:PAUSE:NOW to pause at its next line, or JOB:ABORT")
+                f"job {self.current.id} has no pause points (it does not call pause_point() "
+                "or have a '# pause' line), so it cannot pause when it is safe to; use "
+                "JOB:PAUSE:NOW to pause at its next line, or JOB:ABORT")
         self.state = target
-        return self._done(fx.Control(action), fx.StateChanged())
+        return self._done(fx.Control(event), fx.StateChanged())
 
-    def resume(self, now: float = 0.0) -> list:
-        if self.state is State.PAUSED and self.current is None:
-            self.state = next_state(self.state, "release")
+    def resume(self, now: float = 0.0) -> Effects:
+        held = self.state is State.HELD
+        self.state = next_state(self.state, Event.RESUME)
+        if held:
             self._emit(fx.StateChanged())
             self._advance(now)
             return self._done()
-        self.state = next_state(self.state, "resume")
-        return self._done(fx.Control("resume"), fx.StateChanged())
+        assert self.run is not None
+        self.run.release(now)
+        self._resumes_sent += 1
+        return self._done(fx.Control(Event.RESUME), fx.StateChanged())
 
-    def abort(self) -> list:
-        if self.current is None:
-            raise RequestRefused("cannot abort: no job is running" + (
-                " (the queue is held after a pause: JOB:RESUME continues it, QUEUE:STOP "
-                "stops it)" if self.state is State.PAUSED else ""))
-        self.state = next_state(self.state, "abort")
-        return self._done(fx.Control("abort"), fx.StateChanged())
+    def abort(self) -> Effects:
+        self.state = next_state(self.state, Event.ABORT)
+        return self._done(fx.Control(Event.ABORT), fx.StateChanged())
 
-    # -- runner reports ------------------------------------------------------
+    def halt(self) -> Effects:
+        self.state = next_state(self.state, Event.HALT)
+        return self._done(fx.Control(Event.HALT), fx.StateChanged())
 
-    def job_paused(self) -> list:
-        """The job holds. Only a pause on its way makes that news: in RUNNING the report is
-        stale (a resume already overtook it), and the job will report resuming."""
-        if self.current is None or self.state is not State.PAUSING:
+    # -- runner reports (never refused: a stale one changes nothing) -------------
+
+    def job_paused(self, resumes_seen: int = 0, now: float = 0.0) -> Effects:
+        """The job holds. If it had not yet read every resume sent, the report is stale:
+        the job goes on at once, so it never was paused."""
+        if self.run is None or resumes_seen < self._resumes_sent:
             return []
-        self.state = next_state(self.state, "job_paused")
-        return self._done(fx.StateChanged())
+        return self._report(Event.JOB_PAUSED, now)
 
-    def job_resumed(self) -> list:
-        """The job runs again; normally JOB:RESUME already said so."""
-        if self.current is None or self.state is not State.PAUSED:
+    def job_resumed(self, now: float = 0.0) -> Effects:
+        if self.run is None:
             return []
-        self.state = next_state(self.state, "job_resumed")
-        return self._done(fx.StateChanged())
+        return self._report(Event.JOB_RESUMED, now)
 
     def job_ended(self, status: str, now: float, *, error: str = "", traceback: str = "",
-                  output: str = "") -> list:
-        """The job's process group is gone; ``status`` is finished, failed or aborted."""
+                  output: str = "") -> Effects:
+        """The job's process and everything it started are gone; ``status`` is what the
+        process's end says: finished or failed (the operator's abort or halt wins)."""
         if self.current is None or self.run is None:
             return []
         job, run = self.current, self.run
-        if self.state is State.ABORTING:
-            status = "aborted"
+        # Only the operator aborts or halts: a job that reports so on its own was
+        # ended from outside (e.g. a SIGTERM someone sent it), which is a failure.
+        status = ENDED_AS.get(self.state) or ("finished" if status == "finished" else "failed")
+        run.release(now)
         run.status, run.ended = status, now
         run.error, run.traceback, run.output = error, traceback, output
         self.history.appendleft(run)
         self.current, self.run = None, None
-        self.state = next_state(self.state, "job_ended")
+        self.state = next_state(self.state, Event.JOB_ENDED)
         self._emit(fx.RunRecorded(run), fx.StateChanged())
-        if status == "aborted":
+        queue_event = ENDED_QUEUE_EVENT.get(status)
+        if queue_event is not None:
             self.queue.add([job], "front")            # back at the head, editable
-            self.queue_state = next_queue_state(self.queue_state, "aborted", self.state)
             self._emit(fx.QueueChanged())
-        elif status == "failed" and self.queue_mode == "STOP_ON_FAILURE":
-            self.queue_state = next_queue_state(self.queue_state, "failed", self.state)
+        elif status == "failed":
+            queue_event = QUEUE_MODES[self.queue_mode]
+        if queue_event is not None:
+            self.queue_state = next_queue_state(self.queue_state, queue_event)
         self._advance(now)
         return self._done()
 
     # -- inside ----------------------------------------------------------------
+
+    def _report(self, event: Event, now: float) -> Effects:
+        assert self.run is not None
+        before, self.state = self.state, next_state(self.state, event)
+        if self.state is before:
+            return self._done()
+        if self.state is State.PAUSED:
+            self.run.hold(now)
+        else:
+            self.run.release(now)
+        return self._done(fx.StateChanged())
 
     def _advance(self, now: float) -> None:
         """Start the next job if the queue runs and nothing else does."""
         if self.state is not State.IDLE:
             return
         if self.queue_state is QueueState.STOPPING:
-            self.queue_state = next_queue_state(self.queue_state, "drained", self.state)
+            self.queue_state = next_queue_state(self.queue_state, QueueEvent.DRAINED)
             self._emit(fx.StateChanged())
             return
-        if self.queue_state is not QueueState.RUNNING or not len(self.queue):
+        if self.queue_state is not QueueState.RUNNING:
             return
         job = self.queue.pop_next()
-        assert job is not None
-        self.state = next_state(self.state, "launch")
+        if job is None:
+            ran_out = WHEN_EMPTY[self.when_empty]
+            if ran_out is not None:
+                self.queue_state = next_queue_state(self.queue_state, ran_out)
+                self._emit(fx.StateChanged())
+            return
+        self.state = next_state(self.state, Event.LAUNCH)
         self.current = job
         self.run = fx.Run(job.id, job.name, job.kind, job.spec.body, "running", now)
+        self._resumes_sent = 0
         self._emit(fx.QueueChanged(), fx.StateChanged(), fx.RunRecorded(self.run),
                    fx.Launch(job, self.run))
 
@@ -213,10 +292,16 @@ class JobManager:
             raise RequestRefused(f"job {job_id} is running and cannot be {done}"
                                  + (f"; {instead}" if instead else ""))
 
-    def _emit(self, *effects: Any) -> None:
+    def _emit(self, *effects: fx.Effect) -> None:
         self._effects.extend(effects)
 
-    def _done(self, *effects: Any) -> list:
+    def _done(self, *effects: fx.Effect) -> Effects:
         self._emit(*effects)
         out, self._effects = self._effects, []
         return out
+
+
+def _choice(value: Any, table: dict[str, Any], what: str) -> str:
+    if value not in table:
+        raise RequestRefused(f"unknown {what} {value!r}; one of {', '.join(table)}")
+    return value

@@ -19,6 +19,7 @@ class Job:
     estimate_source: str = "unknown"
     pausable: bool = True                  # False for a black-box script (no pause points)
     extra: dict[str, Any] = field(default_factory=dict)   # e.g. batch membership
+    revision: int = 0                      # +1 at every edit: an estimate of an older one is stale
 
     @property
     def kind(self) -> str:
@@ -46,6 +47,23 @@ class Job:
 
 
 Position = int | str | None
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where jobs go in the queue: at ``pos`` (an index, negative from the end, "front" or
+    "back"), or just ``before`` or ``after`` the queued job with that id. Default: the back."""
+    pos: Position = None
+    before: Any = None
+    after: Any = None
+
+    def __post_init__(self) -> None:
+        if sum(x is not None for x in (self.pos, self.before, self.after)) > 1:
+            raise RequestRefused('say where with one of "pos", "before" or "after", not several')
+
+
+def is_index(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 class JobQueue:
@@ -77,20 +95,38 @@ class JobQueue:
                 return i
         raise RequestRefused(f"no queued job has id {job_id}")
 
-    def insert_index(self, pos: Position) -> int:
-        """Where ``pos`` puts a job: an index, "front" or "back" (default)."""
+    def insert_index(self, where: Where | Position = None) -> int:
+        """Where new jobs go: see ``Where``; -1 is after the last job, -2 before it."""
+        if not isinstance(where, Where):
+            where = Where(pos=where)
+        if where.before is not None:
+            return self.index(where.before)
+        if where.after is not None:
+            return self.index(where.after) + 1
+        pos, size = where.pos, len(self._jobs)
         if pos is None or pos == "back":
-            return len(self._jobs)
+            return size
         if pos == "front":
             return 0
-        if isinstance(pos, int) and not isinstance(pos, bool):
-            if 0 <= pos <= len(self._jobs):
-                return pos
-            raise RequestRefused(f"position {pos} is outside the queue (0 to {len(self._jobs)})")
+        if is_index(pos):
+            index = pos if pos >= 0 else size + 1 + pos
+            if 0 <= index <= size:
+                return index
+            raise RequestRefused(f"position {pos} is outside the queue ({-size - 1} to {size})")
         raise RequestRefused(f'a position is an index, "front" or "back", not {pos!r}')
 
-    def add(self, jobs: list[Job], pos: Position = None) -> None:
-        i = self.insert_index(pos)
+    def at(self, pos: Any) -> Job:
+        """The job at a position of the queue (0 is next, -1 the last)."""
+        if not is_index(pos):
+            raise RequestRefused(f"a position is a whole number, not {pos!r}")
+        size = len(self._jobs)
+        if not -size <= pos < size:
+            raise RequestRefused(f"no job at position {pos}: the queue holds {size} job(s)"
+                                 + (f" (0 to {size - 1}, or -1 for the last)" if size else ""))
+        return self._jobs[pos]
+
+    def add(self, jobs: list[Job], where: Where | Position = None) -> None:
+        i = self.insert_index(where)
         self._jobs[i:i] = jobs
 
     def pop_next(self) -> Job | None:
@@ -109,30 +145,25 @@ class JobQueue:
         self._jobs = [j for j in self._jobs if j.id not in gone]
         return removed
 
-    def move(self, job_id: int, pos: Position = None, *, before: int | None = None,
-             after: int | None = None) -> None:
-        given = [x is not None for x in (pos, before, after)]
-        if sum(given) != 1:
-            raise RequestRefused('say where to move the job: exactly one of "pos", '
-                                 '"before" or "after"')
+    def move(self, job_id: int, where: Where) -> None:
+        """Move one job; ``pos`` is where it ends up (-1: last), ``before``/``after`` a job."""
+        if where == Where():
+            raise RequestRefused('say where to move the job: one of "pos", "before" or "after"')
         i = self.index(job_id)
-        if before is not None or after is not None:
-            anchor = before if before is not None else after
-            if anchor == job_id:
-                raise RequestRefused("a job cannot be moved next to itself")
-            self.index(anchor)
-        elif pos not in ("front", "back") and (not isinstance(pos, int) or isinstance(pos, bool)
-                                               or not 0 <= pos < len(self._jobs)):
-            raise RequestRefused(f"position {pos!r} is outside the queue (0 to "
-                                 f"{len(self._jobs) - 1}, \"front\" or \"back\")")
+        if job_id in (where.before, where.after):
+            raise RequestRefused("a job cannot be moved next to itself")
+        if where.pos is not None:
+            pos, size = where.pos, len(self._jobs)
+            target = {"front": 0, "back": size - 1}.get(pos) if isinstance(pos, str) else (
+                (pos if pos >= 0 else size + pos) if is_index(pos) else None)
+            if target is None or not 0 <= target < size:
+                raise RequestRefused(f"position {pos!r} is outside the queue (0 to {size - 1}, "
+                                     f'-1 for the last, "front" or "back")')
+            self._jobs.insert(target, self._jobs.pop(i))
+            return
+        self.index(where.before if where.before is not None else where.after)
         job = self._jobs.pop(i)
-        if before is not None:
-            target = self.index(before)
-        elif after is not None:
-            target = self.index(after) + 1
-        else:
-            target = {"front": 0, "back": len(self._jobs)}.get(pos, pos)  # type: ignore[arg-type]
-        self._jobs.insert(target, job)
+        self._jobs.insert(self.insert_index(where), job)
 
     def replace(self, job_id: int, spec: JobSpec) -> Job:
         job = self.get(job_id)

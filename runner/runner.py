@@ -159,15 +159,12 @@ class RunningJob:
         self.abort_requested = False
         self.outcome: dict[str, Any] | None = None
         self._unsent: list[bytes] = []
-        self._resumes_sent = 0
         self._grace = 0.0
         self._kill_timer: asyncio.TimerHandle | None = None
 
     def request(self, kind: str) -> None:
         """A request to the job (pause, pause_now, resume), read by its control thread."""
         data = (json.dumps({"t": kind}) + "\n").encode()
-        if kind == "resume":
-            self._resumes_sent += 1
         if self.writer is None:
             self._unsent.append(data)
         elif not self.writer.is_closing():
@@ -199,6 +196,12 @@ class RunningJob:
         if self.pid:
             self._terminate()
 
+    def halt(self) -> None:
+        self.abort_requested = True
+        self._grace = 0.0
+        if self.pid:
+            signal_group(self.pid, signal.SIGKILL)
+
     def _terminate(self) -> None:
         signal_group(self.pid, signal.SIGTERM)
         self._kill_timer = asyncio.get_running_loop().call_later(
@@ -208,10 +211,6 @@ class RunningJob:
         kind = message.pop("t", None)
         if kind == "ended":
             self.outcome = message            # reported once the process group is gone
-            return
-        if kind == "paused" and message.get("resumes", 0) < self._resumes_sent:
-            # The job paused before it read a resume already on its way (the operator
-            # resumed while it was PAUSING): it goes on at once, so it never was PAUSED.
             return
         if kind:
             self.listener(kind, message)
@@ -299,7 +298,7 @@ class JobRunner:
         assert self.forkserver is not None
         forkserver = self.forkserver
         if running.abort_requested:
-            return {"status": "aborted", "error": "aborted by the operator before it started"}
+            return {"status": "failed", "error": "ended by the operator before it started"}
         ours, theirs = socket.socketpair()
         out_r, out_w = os.pipe()
         try:
@@ -322,9 +321,8 @@ class JobRunner:
             task.cancel()
         running.writer.close()
         outcome = running.outcome or {"status": "failed", "error": exit_reason(status)}
-        if running.abort_requested:
-            outcome["status"] = "aborted"
-            outcome.setdefault("error", "aborted by the operator")
+        if running.abort_requested:           # the manager records it as aborted or halted
+            outcome.setdefault("error", "ended by the operator")
         return outcome
 
     # -- control of the running job ------------------------------------------
@@ -340,6 +338,11 @@ class JobRunner:
     def abort(self) -> None:
         if self.job is not None:
             self.job.abort(self.abort_grace)
+
+    def halt(self) -> None:
+        """Kill the job and everything it started now: no grace for its cleanup."""
+        if self.job is not None:
+            self.job.halt()
 
     async def close(self) -> None:
         for forkserver in [self.forkserver, *self._retired]:

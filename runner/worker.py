@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import linecache
-import os
 import signal
 import socket
 import sys
@@ -26,6 +25,7 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable
 
+from scriptserver.commands.scripts import ScriptFolders
 from scriptserver.jobs import api, tags
 from scriptserver.jobs.errors import RequestRefused
 
@@ -187,8 +187,10 @@ def prepare(payload: dict[str, Any]) -> tuple[Callable[[], None], str]:
     if job["kind"] == "script":
         return prepare_script(body["script"], f"<job {job['id']}>", params)
     if job["kind"] == "script_file":
-        path = payload["script_path"]
-        return prepare_script(Path(path).read_text(), path, params)
+        # resolved now, as it runs: the file may have changed or gone since it was queued
+        path = ScriptFolders([Path(f) for f in payload["script_folders"]]).resolve(
+            body["script_file"])
+        return prepare_script(path.read_text(), str(path), params)
     from scriptserver.commands.loader import load_command
     from scriptserver.commands.validate import check_call
     folders = [Path(f) for f in payload["command_folders"]]
@@ -220,7 +222,6 @@ def run(payload: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
                 runtime, threading.main_thread().ident, {own_file}, interval)).start()
         else:
             threading.Thread(target=flush_reports, args=(runtime,), daemon=True).start()
-        runtime.send("started", pid=os.getpid())
         runtime.start_job()
         job()
         return {"status": "finished"}

@@ -16,7 +16,7 @@ def names(ioc):
 
 def output_of(ioc, job_id):
     def done():
-        put(ioc.pv("QUEUE:GET"), job_id)
+        put(ioc.pv("QUEUE:GET"), str(job_id))
         record = get_json(ioc.pv("QUEUE:GET:RESULT"))
         return record["id"] == job_id and record["runs"] and \
             record["runs"][-1]["status"] != "running" and record["runs"][-1]

@@ -19,7 +19,7 @@ def run_status(ioc, job_id):
 
 
 def record(ioc, job_id):
-    put(ioc.pv("QUEUE:GET"), job_id)
+    put(ioc.pv("QUEUE:GET"), str(job_id))
     return wait_for(lambda: (r := get_json(ioc.pv("QUEUE:GET:RESULT"))) and r["id"] == job_id
                     and r)
 

@@ -1,6 +1,8 @@
 """The SQLite store: what was accepted survives a restart; a crash mid-job is recorded."""
 from scriptserver.db.store import INTERRUPTED, Store
-from scriptserver.jobs.manager import JobManager
+from scriptserver.jobs import effects as fx
+from scriptserver.jobs.manager import JobManager, NewJob
+from scriptserver.jobs.queue import Where
 from scriptserver.jobs.spec import parse_job
 
 
@@ -15,13 +17,13 @@ def act(store, manager, effects):
 
 
 def job(manager, n):
-    return manager.new_job(parse_job({"command": "wait", "args": {"seconds": n}, "name": f"w{n}"}))
+    return NewJob(parse_job({"command": "wait", "args": {"seconds": n}, "name": f"w{n}"}))
 
 
 def test_queue_and_history_survive_a_restart(tmp_path):
     store, m = open_manager(tmp_path / "s.sqlite")
     act(store, m, m.add([job(m, 1), job(m, 2), job(m, 3)]))
-    act(store, m, m.move(3, 0))
+    act(store, m, m.move(3, Where(pos=0)))
     act(store, m, m.start(now=10.0))
     act(store, m, m.job_ended("failed", 11.0, error="boom", traceback="tb", output="out"))
     store.close()
@@ -39,7 +41,8 @@ def test_ids_never_repeat_across_restarts_even_after_removal(tmp_path):
     act(store, m, m.remove([2]))
     store.close()
     store, m2 = open_manager(tmp_path / "s.sqlite")
-    assert job(m2, 3).id == 3
+    (added,) = [e for e in m2.add([job(m2, 3)]) if isinstance(e, fx.Added)]
+    assert added.ids == (3,)
 
 
 def test_a_job_running_when_the_server_died_is_interrupted_and_requeued(tmp_path):

@@ -1,0 +1,254 @@
+"""What the status PVs show: a small typed view over the server, read by the PV table.
+
+The PV table names one property of ``StatusView`` per status PV (and a test
+checks each exists), so no PV reaches into the service's internals. Values
+here are what an operator reads: seconds, percentages, names, JSON-able data.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from scriptserver.jobs import estimates
+from scriptserver.jobs.manager import JobManager
+from scriptserver.jobs.queue import Job
+
+from .serialized import Serialized, dumps
+
+if TYPE_CHECKING:
+    from scriptserver.commands.library import CommandLibrary
+
+
+@dataclass
+class LiveJob:
+    """What the current job reports while it runs; a new one (all empty) at every start
+    and end, so no display shows the previous job's values."""
+    progress: float | None = None          # 0..1, None until the job reports
+    line: int = 0
+    stack: list = field(default_factory=list)
+    message: str = ""
+    output: str = ""
+
+
+@dataclass
+class Notes:
+    """What the server keeps to show about the last requests."""
+    error: str = ""
+    error_time: float = 0.0
+    added: tuple[int, ...] = ()
+    record: str = ""
+    validation: dict[str, Any] | str = ""
+
+
+def seconds(value: float | None) -> float:
+    """Seconds, or NaN (published with an INVALID alarm) when unknown."""
+    return math.nan if value is None else round(value, 1)
+
+
+def percent(fraction: float | None) -> float:
+    return 0.0 if fraction is None else round(100.0 * fraction, 2)
+
+
+class StatusView:
+    def __init__(self, manager: JobManager, commands: "CommandLibrary",
+                 serialized: Serialized, notes: Notes):
+        self.manager = manager
+        self.commands = commands
+        self.serialized = serialized
+        self.notes = notes
+        self.live = LiveJob()
+
+    # -- server and queue -------------------------------------------------------
+
+    @property
+    def state(self) -> str:
+        return self.manager.state.value
+
+    @property
+    def queue_state(self) -> str:
+        return self.manager.queue_state.value
+
+    @property
+    def queue_mode(self) -> str:
+        return self.manager.queue_mode
+
+    @property
+    def when_empty(self) -> str:
+        return self.manager.when_empty
+
+    @property
+    def queue_json(self) -> str:
+        return self.serialized.text("queue", self._queue)
+
+    @property
+    def queue_hex(self) -> str:
+        return self.serialized.hex("queue", self._queue)
+
+    @property
+    def queue_length(self) -> int:
+        return len(self.manager.queue)
+
+    @property
+    def queue_ids(self) -> list[int]:
+        return self.manager.queue.ids()
+
+    @property
+    def added_ids(self) -> list[int]:
+        return list(self.notes.added)
+
+    @property
+    def record(self) -> str:
+        return self.notes.record
+
+    @property
+    def queue_eta(self) -> float:
+        return self._eta()[0]
+
+    @property
+    def queue_eta_unknown(self) -> int:
+        return self._eta()[1]
+
+    # -- the current job --------------------------------------------------------
+
+    @property
+    def current(self) -> Job | None:
+        return self.manager.current
+
+    @property
+    def job(self) -> dict[str, Any] | str:
+        job, run = self.manager.current, self.manager.run
+        if job is None or run is None:
+            return ""
+        return {**job.describe(), "start": run.started, "status": self.manager.state.value}
+
+    @property
+    def job_id(self) -> int:
+        return self.current.id if self.current else 0
+
+    @property
+    def job_name(self) -> str:
+        return self.current.name if self.current else ""
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds the job has run, its paused time left out."""
+        run = self.manager.run
+        return round(run.active(time.time()), 1) if run is not None else 0.0
+
+    @property
+    def paused_time(self) -> float:
+        run = self.manager.run
+        if run is None:
+            return 0.0
+        now = time.time()
+        return round(run.paused + (now - run.paused_since if run.paused_since else 0.0), 1)
+
+    @property
+    def progress(self) -> float:
+        return percent(self.live.progress)
+
+    @property
+    def estimate(self) -> float:
+        return seconds(self.current.estimate if self.current else None)
+
+    @property
+    def estimate_source(self) -> str:
+        return self.current.estimate_source if self.current else ""
+
+    @property
+    def remaining(self) -> float:
+        return seconds(self._remaining())
+
+    @property
+    def batch(self) -> dict[str, Any] | str:
+        return self._batch() or ""
+
+    @property
+    def batch_progress(self) -> float:
+        batch = self._batch()
+        return percent(batch["progress"] if batch else None)
+
+    @property
+    def line(self) -> int:
+        return self.live.line
+
+    @property
+    def stack(self) -> list:
+        return self.live.stack
+
+    @property
+    def message(self) -> str:
+        return self.live.message
+
+    @property
+    def output(self) -> str:
+        return self.live.output
+
+    # -- history, commands, errors -------------------------------------------------
+
+    @property
+    def history_json(self) -> str:
+        return self.serialized.text("history", self._history)
+
+    @property
+    def history_hex(self) -> str:
+        return self.serialized.hex("history", self._history)
+
+    @property
+    def commands_json(self) -> str:
+        return self.serialized.text("commands", self._commands)
+
+    @property
+    def commands_hex(self) -> str:
+        return self.serialized.hex("commands", self._commands)
+
+    @property
+    def command_names(self) -> list[str]:
+        return self.commands.names()
+
+    @property
+    def command_errors(self) -> dict[str, str]:
+        return self.commands.errors()
+
+    @property
+    def error(self) -> str:
+        return self.notes.error
+
+    @property
+    def validation(self) -> dict[str, Any] | str:
+        return self.notes.validation
+
+    # -- inside ---------------------------------------------------------------------
+
+    def _queue(self) -> str:
+        return self.serialized.queue(self.manager.queue)()
+
+    def _history(self) -> str:
+        return self.serialized.history(self.manager.history)()
+
+    def _commands(self) -> str:
+        return dumps(self.commands.describe())
+
+    def _remaining(self) -> float | None:
+        job, run = self.manager.current, self.manager.run
+        if job is None or run is None:
+            return None
+        return estimates.remaining(run.active(time.time()), self.live.progress, job.estimate)
+
+    def _eta(self) -> tuple[float, int]:
+        known, unknown = self.serialized.queue_totals(self.manager.queue)
+        if self.manager.current is None:
+            return known, unknown
+        left = self._remaining()
+        return (round(known + left, 1), unknown) if left is not None else (known, unknown + 1)
+
+    def _batch(self) -> dict[str, Any] | None:
+        job = self.manager.current
+        if job is None or "batch" not in job.extra:
+            return None
+        info = job.extra["batch"]
+        queued = self.serialized.batch_counts(self.manager.queue).get(info["id"], 0)
+        return {**info, "progress": estimates.batch_progress(info["size"], queued, True,
+                                                             self.live.progress)}
