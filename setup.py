@@ -26,7 +26,7 @@ setup(
         "pvapy>=5",
     ],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6", "pyepics>=3.5"],
+        "test": ["pytest>=7", "hypothesis>=6", "pyepics>=3.5", "p4p>=4.1"],
         "bench": ["pyepics>=3.5", "epicscorelibs>=7"],
     },
     entry_points={"console_scripts": ["scriptserver-ioc=scriptserver.ioc.main:main"]},

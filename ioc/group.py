@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 DTYPES = {"json": ChannelType.CHAR, "text": ChannelType.CHAR, "long": ChannelType.LONG,
           "double": ChannelType.DOUBLE, "enum": ChannelType.ENUM, "longs": ChannelType.LONG}
+BACKLOG_WARN_ELEMENTS = 15_000_000  # caproto warns when max_length * backlog reaches this
+MAX_BACKLOG = 1000                  # caproto's default backlog per subscription
 FLUSH_AFTER = 0.001     # s: caproto answers a put over several loop turns; flush after them
 
 
@@ -58,6 +60,11 @@ def property_for(pv: PV) -> pvproperty:
     kwargs: dict[str, Any] = {"name": pv.name, "dtype": DTYPES[pv.kind], "doc": pv.doc,
                               "value": pv.initial, "read_only": pv.action is None,
                               "alarm_group": pv.name}     # each PV its own alarm state
+    if pv.kind in ("json", "text", "longs"):
+        # Only the latest value of a large PV matters to a monitor: a short backlog keeps a
+        # slow client's queue small (and under caproto's warning threshold, so no warning).
+        kwargs["max_subscription_backlog"] = max(1, min(
+            MAX_BACKLOG, (BACKLOG_WARN_ELEMENTS - 1) // pv.size))
     if pv.kind in ("json", "text"):
         kwargs.update(max_length=pv.size, string_encoding="utf-8")
         if pv.kind == "json" and pv.action is None:
@@ -150,9 +157,11 @@ class _Base(PVGroup):
         alarm = ({"status": AlarmStatus.UDF, "severity": AlarmSeverity.INVALID_ALARM} if unknown
                  else {"status": AlarmStatus.NO_ALARM, "severity": AlarmSeverity.NO_ALARM})
         wire = np.asarray(value, dtype=np.int32) if pv.kind == "longs" else value
-        await getattr(self, attr_name(pv)).write(wire, verify_value=False, **alarm)
-        for mirror in self.mirrors:
-            mirror.update(pv, value)
+        channel = getattr(self, attr_name(pv))
+        await channel.write(wire, verify_value=False, **alarm)
+        for mirror in self.mirrors:          # the same value, time and alarm on every face
+            mirror.update(pv, value, channel.timestamp,
+                          (int(alarm["severity"]), int(alarm["status"])))
 
 
 ScriptServerPVs = type(PVGroup)("ScriptServerPVs", (_Base,),

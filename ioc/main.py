@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
         print("\n".join(config.prefix + pv.name for pv in PVS))
         return
 
-    interfaces = os.environ.get("EPICS_CAS_INTF_ADDR_LIST", "").split() or config.interfaces
+    interfaces = serve_on(config.interfaces)
     quiet_refusals()
     transport.no_delay_on_connections()
     service = ScriptServer(config)
@@ -78,6 +78,18 @@ def main(argv: list[str] | None = None) -> None:
         pass
 
 
+def serve_on(configured: list[str]) -> list[str]:
+    """The interfaces to serve on, as EPICS servers take them: the EPICS_CAS_* settings win
+    over the configuration, and EPICS_CAS_SERVER_PORT over EPICS_CA_SERVER_PORT (caproto
+    reads only the latter). PV Access binds the same interfaces unless
+    EPICS_PVAS_INTF_ADDR_LIST says otherwise (pvapy would bind every interface)."""
+    interfaces = os.environ.get("EPICS_CAS_INTF_ADDR_LIST", "").split() or configured
+    if os.environ.get("EPICS_CAS_SERVER_PORT"):
+        os.environ["EPICS_CA_SERVER_PORT"] = os.environ["EPICS_CAS_SERVER_PORT"]
+    os.environ.setdefault("EPICS_PVAS_INTF_ADDR_LIST", " ".join(interfaces))
+    return interfaces
+
+
 class _DropRefusalTracebacks(logging.Filter):
     """A refused put is the operator's mistake: the service has logged it with its reason
     (and shown it in P:ERROR), so caproto's traceback of it is left out."""
@@ -86,17 +98,9 @@ class _DropRefusalTracebacks(logging.Filter):
         return not (record.exc_info and isinstance(record.exc_info[1], RequestRefused))
 
 
-class _DropBacklogNotes(logging.Filter):
-    """caproto notes at start that the large JSON PVs got a shorter monitor backlog: expected."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "subscription backlog" not in str(record.msg)
-
-
 def quiet_refusals() -> None:
     for name in ("caproto", "caproto.circ", "caproto.ctx"):
         logging.getLogger(name).addFilter(_DropRefusalTracebacks())
-    logging.getLogger("caproto.server.server.ScriptServerPVs").addFilter(_DropBacklogNotes())
 
 
 if __name__ == "__main__":

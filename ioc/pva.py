@@ -1,19 +1,37 @@
-"""The PV Access face (pvapy): the same PVs as Channel Access, for PVA clients.
+"""The PV Access face (pvapy): the same PVs as Channel Access, as normative types.
 
-Status PVs are mirrored as NTScalar (JSON and enum values as strings); a put to a
-control PV calls the same service action as over CA. pvapy applies a put before
-telling us, so a refused PVA put is not failed back to the client: the refusal is
-shown in ERROR, as for every refusal.
+Every PV of the table is served with the same value, alarm and timestamp as over
+CA: numbers and text as ``NTScalar`` (alarm, timeStamp, display with units,
+limits, format and description, control limits), enums as ``NTEnum``, id arrays
+as ``NTScalarArray``. The queue and history are also served as ``NTTable``s
+(``P:QUEUE:TABLE``, ``P:HISTORY:TABLE``) for table widgets. A put to a control PV
+calls the same service action as over CA; pvapy applies a put before telling us,
+so a refused PVA put is shown in ERROR.
 """
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from typing import Any
+import math
+from typing import Any, Callable
 
 from .pvs import PVS, PV
 
 log = logging.getLogger(__name__)
+
+# Columns of the NTTables: (label, type, field of a queue job / history run, empty value)
+QUEUE_COLUMNS = [("id", "INT", "id", 0), ("name", "STRING", "name", ""),
+                 ("kind", "STRING", "kind", ""), ("estimate", "DOUBLE", "estimate", math.nan),
+                 ("estimate_source", "STRING", "estimate_source", ""),
+                 ("by", "STRING", "by", "")]
+HISTORY_COLUMNS = [("id", "INT", "id", 0), ("run", "INT", "run", 0),
+                   ("name", "STRING", "name", ""), ("kind", "STRING", "kind", ""),
+                   ("status", "STRING", "status", ""), ("start", "DOUBLE", "start", math.nan),
+                   ("end", "DOUBLE", "end", math.nan),
+                   ("duration", "DOUBLE", "duration", math.nan),
+                   ("error", "STRING", "error", "")]
+TABLES = {"QUEUE": ("QUEUE:TABLE", QUEUE_COLUMNS), "HISTORY": ("HISTORY:TABLE", HISTORY_COLUMNS)}
 
 
 class PvaFace:
@@ -26,30 +44,81 @@ class PvaFace:
         self.server = pvaccess.PvaServer()
         self.records: dict[str, Any] = {}        # one record per PV, updated in place
         for pv in PVS:
-            record = self.records[pv.name] = self._record(pv, pv.initial)
+            record = self.records[pv.name] = self._record(pv)
             if pv.action is None:
                 self.server.addRecord(prefix + pv.name, record)
             else:
                 self.server.addRecord(prefix + pv.name, record, self._on_put(pv))
+        for source, (name, columns) in TABLES.items():
+            self.records[name] = self._table(columns, f"{source} as a table")
+            self.server.addRecord(prefix + name, self.records[name])
 
-    def _record(self, pv: PV, value: Any):
+    # -- building records ---------------------------------------------------------
+
+    def _record(self, pv: PV):
         pva = self.pva
-        if pv.kind == "longs":
-            return pva.PvObject({"value": [pva.INT]}, {"value": _typed(pv, value)})
-        kind = {"long": pva.INT, "double": pva.DOUBLE}.get(pv.kind, pva.STRING)
-        return pva.NtScalar(kind, _typed(pv, value))
+        if pv.kind == "enum":
+            record = pva.NtEnum(list(pv.enum), 0)
+        elif pv.kind == "longs":
+            record = pva.PvObject({"value": [pva.INT], "descriptor": pva.STRING,
+                                   "alarm": _alarm_type(pva), "timeStamp": _time_type(pva)},
+                                  "epics:nt/NTScalarArray:1.0")
+        else:
+            kind = {"long": pva.INT, "double": pva.DOUBLE}.get(pv.kind, pva.STRING)
+            record = pva.NtScalar(kind, _typed(pv, pv.initial))
+            low, high = pv.limits or (0.0, 0.0)
+            record["display"] = {"limitLow": low, "limitHigh": high, "description": pv.doc[:200],
+                                 "units": pv.units,
+                                 "format": "%.1f" if pv.kind == "double" else ""}
+            record["control"] = {"limitLow": low, "limitHigh": high, "minStep": 0.0}
+        record["descriptor"] = pv.doc[:200]
+        return record
 
-    def update(self, pv: PV, value: Any) -> None:
+    def _table(self, columns: list[tuple], description: str):
+        pva = self.pva
+        types = {label: [getattr(pva, kind)] for label, kind, _, _ in columns}
+        record = pva.PvObject({"labels": [pva.STRING], "value": types, "descriptor": pva.STRING,
+                               "alarm": _alarm_type(pva), "timeStamp": _time_type(pva)},
+                              "epics:nt/NTTable:1.0")
+        record["labels"] = [label for label, _, _, _ in columns]
+        record["descriptor"] = description
+        return record
+
+    # -- updates from the CA side ----------------------------------------------------
+
+    def update(self, pv: PV, value: Any, timestamp: float = 0.0,
+               alarm: tuple[int, int] = (0, 0)) -> None:
+        """The CA PV got ``value``: mirror it with the same timestamp and alarm."""
         try:
             record = self.records[pv.name]
-            record["value"] = _typed(pv, value)
+            if pv.kind == "enum":
+                record["value"] = {"index": pv.enum.index(value) if value in pv.enum else 0,
+                                   "choices": list(pv.enum)}
+            else:
+                record["value"] = _typed(pv, value)
+            _stamp(record, timestamp, alarm)
             self.server.update(self.prefix + pv.name, record)
+            if pv.name in TABLES:
+                self._update_table(pv.name, value, timestamp)
         except Exception:  # noqa: BLE001 - PVA trouble must not stop the CA side
             log.exception("PVA update of %s failed", pv.name)
+
+    def _update_table(self, source: str, text: str, timestamp: float) -> None:
+        name, columns = TABLES[source]
+        rows = json.loads(text) if text else []
+        record = self.records[name]
+        record["value"] = {label: [_cell(row.get(key), empty) for row in rows]
+                           for label, _, key, empty in columns}
+        _stamp(record, timestamp, (0, 0))
+        self.server.update(self.prefix + name, record)
+
+    # -- puts -----------------------------------------------------------------------
 
     def _on_put(self, pv: PV):
         def put(record) -> None:             # on a pvapy thread
             value = record["value"]
+            if isinstance(value, dict) and "index" in value:      # an NTEnum put
+                value = pv.enum[value["index"]] if 0 <= value["index"] < len(pv.enum) else ""
             self.loop.call_soon_threadsafe(
                 lambda: asyncio.ensure_future(self._act(pv, value)))
         return put
@@ -61,9 +130,35 @@ class PvaFace:
             pass
 
 
+def _alarm_type(pva) -> dict:
+    return {"severity": pva.INT, "status": pva.INT, "message": pva.STRING}
+
+
+def _time_type(pva) -> dict:
+    return {"secondsPastEpoch": pva.LONG, "nanoseconds": pva.INT, "userTag": pva.INT}
+
+
+def _stamp(record, timestamp: float, alarm: tuple[int, int]) -> None:
+    seconds = int(timestamp)
+    record["timeStamp"] = {"secondsPastEpoch": seconds,
+                           "nanoseconds": int((timestamp - seconds) * 1e9), "userTag": 0}
+    severity, status = alarm
+    record["alarm"] = {"severity": severity, "status": status,
+                       "message": "UDF" if severity else ""}
+
+
+def _cell(value: Any, empty: Any) -> Any:
+    if value is None:
+        return empty
+    return type(empty)(value) if not isinstance(empty, str) else str(value)
+
+
+CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    "longs": lambda v: [int(x) for x in v], "long": int, "double": float}
+
+
 def _typed(pv: PV, value: Any) -> Any:
-    converters = {"longs": lambda v: [int(x) for x in v], "long": int, "double": float}
-    return converters.get(pv.kind, str)(value)
+    return CONVERTERS.get(pv.kind, str)(value)
 
 
 def start(prefix: str, service, loop: asyncio.AbstractEventLoop) -> PvaFace | None:

@@ -3,6 +3,7 @@ import re
 from pathlib import Path
 
 from scriptserver.ioc.docs import render
+from scriptserver.ioc.pva import TABLES
 from scriptserver.ioc.pvs import PVS
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -14,7 +15,7 @@ def test_readme_pv_table_and_state_diagrams_are_current():
 
 
 def test_every_pv_the_readme_mentions_exists():
-    names = {pv.name for pv in PVS}
+    names = {pv.name for pv in PVS} | {name for name, _ in TABLES.values()}   # + PVA tables
     mentioned = set(re.findall(r"\bP:([A-Z][A-Z_:]*[A-Z])", README.read_text()))
     assert mentioned - names == set()
 
