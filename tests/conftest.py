@@ -109,11 +109,13 @@ class IOC:
     def pv(self, suffix: str) -> str:
         return self.prefix + suffix
 
-    def start(self) -> "IOC":
+    def start(self, extra_env: dict[str, str] | None = None) -> "IOC":
+        """Start the IOC; ``extra_env`` overrides its environment (e.g. EPICS settings)."""
         env = dict(os.environ, EPICS_CAS_SERVER_PORT=str(self.port),
                    EPICS_CA_SERVER_PORT=str(self.port), EPICS_CAS_INTF_ADDR_LIST="127.0.0.1",
                    EPICS_PVAS_INTF_ADDR_LIST="127.0.0.1", **self.pva_env(),
                    PYTHONUNBUFFERED="1")
+        env.update(extra_env or {})
         self.process = subprocess.Popen(
             [sys.executable, "-m", "scriptserver.ioc", "--config", str(self.config)],
             env=env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
