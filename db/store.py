@@ -39,7 +39,10 @@ INTERRUPTED = "the script server stopped while this job ran; it was put back in 
 
 class Store:
     def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.parent.chmod(0o700)            # queued scripts and their output are private
+        path.touch(mode=0o600)
+        path.chmod(0o600)                   # SQLite makes its -wal and -shm files alike
         self.path = path
         self.db = sqlite3.connect(path, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -146,12 +149,14 @@ class Store:
 
     def history(self, limit: int) -> list[fx.Run]:
         rows = self.db.execute(
-            "SELECT run_id, job_id, name, kind, job, status, started, ended, error, traceback, "
-            "paused FROM runs WHERE status != 'running' AND run_id > ? "
+            "SELECT run_id, job_id, name, runs.kind, job, status, started, ended, error, "
+            "traceback, paused, json_extract(jobs.details, '$.extra.by') FROM runs "
+            "LEFT JOIN jobs ON jobs.id = runs.job_id "
+            "WHERE status != 'running' AND run_id > ? "
             "ORDER BY run_id DESC LIMIT ?", (int(self._meta("history_from", "0")), limit))
         return [fx.Run(job_id, name, kind, json.loads(job), status, started, ended, error, tb,
-                       run_id=run_id, paused=paused)
-                for run_id, job_id, name, kind, job, status, started, ended, error, tb, paused
+                       run_id=run_id, paused=paused, by=by or "")
+                for run_id, job_id, name, kind, job, status, started, ended, error, tb, paused, by
                 in rows]
 
     def job_record(self, job_id: int) -> dict[str, Any] | None:

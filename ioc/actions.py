@@ -15,6 +15,7 @@ from scriptserver.jobs.manager import JobManager, NewJob
 from scriptserver.jobs.queue import Job, Where, is_index
 from scriptserver.jobs.spec import parse_job, parse_json, type_name
 
+from .gate import ACTING
 from .pvs import Topic
 from .serialized import dumps
 
@@ -69,7 +70,8 @@ async def skip(server: "ScriptServer", value: str) -> None:
 
 async def repeat(server: "ScriptServer", value: str) -> None:
     data = request(value, "repeat", {"id"}, {"times"})
-    await server.apply(server.manager.repeat(data["id"], data.get("times", 1), now=time.time()))
+    await server.apply(server.manager.repeat(data["id"], data.get("times", 1), by=_submitter(),
+                                             now=time.time()))
 
 
 async def edit(server: "ScriptServer", value: str) -> None:
@@ -141,10 +143,33 @@ async def reload_commands(server: "ScriptServer", value: Any) -> None:
     await server.refresh_commands(force=True)
 
 
+async def login(server: "ScriptServer", value: Any) -> None:
+    server.gate.login(_client(), str(value))
+    await server.publish({Topic.USERS})
+
+
+async def logout(server: "ScriptServer", value: Any) -> None:
+    server.gate.logout(_client(), str(value))
+    await server.publish({Topic.USERS})
+
+
+def _client():
+    who = ACTING.get()
+    if who is None:
+        raise RequestRefused("login and logout are for clients, not the server itself")
+    return who
+
+
+def _submitter() -> str:
+    """Who the put came from, as user@host, recorded with the jobs it queues."""
+    who = ACTING.get()
+    return "" if who is None else str(who)
+
+
 async def _queue(server: "ScriptServer", jobs: list[NewJob], where: Where,
                  batch: str | None) -> None:
     effects = server.manager.add(server.estimator.from_history(jobs), where, batch=batch,
-                                 now=time.time())
+                                 by=_submitter(), now=time.time())
     await server.apply(effects)
     added = set(server.notes.added)
     server.estimate_later([job for job in server.manager.queue if job.id in added]
@@ -180,4 +205,6 @@ ACTIONS: dict[str, Action] = {
     "set_mode": set_mode,
     "set_when_empty": set_when_empty,
     "reload_commands": reload_commands,
+    "login": login,
+    "logout": logout,
 }

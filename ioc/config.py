@@ -11,6 +11,9 @@ import yaml
 
 from scriptserver.jobs.states import QUEUE_MODES, WHEN_EMPTY
 
+from . import access_config
+from .access_config import AccessConfig
+
 DEMO_CONFIG = "demo.yaml"
 
 
@@ -32,6 +35,7 @@ class Config:
     interfaces: list[str] = field(default_factory=lambda: ["127.0.0.1"])
     line_interval: float = 0.1
     pva: bool = True
+    access: AccessConfig = field(default_factory=AccessConfig)
     source: Path | None = None
 
 
@@ -51,6 +55,7 @@ KEYS: dict[str, tuple[Any, str, bool]] = {
     "line_interval": ((int, float), "seconds between samples of a job's current line "
                       "(0 turns line reporting off)", False),
     "pva": (bool, "true or false: also serve the PVs over PV Access (pvapy)", False),
+    "access": (dict, "who may read and write: login, session_hours, rules or acf", False),
 }
 
 
@@ -89,6 +94,8 @@ def load(path: Path | None = None, *, prefix: str | None = None,
                if isinstance(raw.get(key), list) else [] for key in ("commands", "scripts")}
     for key, paths in folders.items():
         mistakes += [f"{key}: folder {p} does not exist" for p in paths if not p.is_dir()]
+    access, access_mistakes = access_config.read(raw.get("access"), here)
+    mistakes += access_mistakes
     if mistakes:
         raise ConfigError("\n".join(f"{path}: {m}" for m in mistakes))
     prefix_value = normal_prefix(raw["prefix"])
@@ -106,6 +113,7 @@ def load(path: Path | None = None, *, prefix: str | None = None,
         interfaces=list(raw.get("interfaces", ["127.0.0.1"])),
         line_interval=float(raw.get("line_interval", 0.1)),
         pva=raw.get("pva", True),
+        access=access,
         source=path,
     )
 

@@ -23,6 +23,9 @@ from caproto.server.server import PvpropertyCharRO
 
 from scriptserver.jobs.errors import RequestRefused
 
+from . import ca_access
+from .access import need_of
+from .gate import ACTING
 from .pvs import PVS, PV, Topic
 from .serialized import dumps
 from .service import ScriptServer
@@ -34,6 +37,7 @@ DTYPES = {"json": ChannelType.CHAR, "text": ChannelType.CHAR, "long": ChannelTyp
 BACKLOG_WARN_ELEMENTS = 15_000_000  # caproto warns when max_length * backlog reaches this
 MAX_BACKLOG = 1000                  # caproto's default backlog per subscription
 FLUSH_AFTER = 0.001     # s: caproto answers a put over several loop turns; flush after them
+NOT_KEPT = {"AUTH:LOGIN"}   # a put's value is not kept as the PV's value (it is a token)
 
 
 class JsonText(PvpropertyCharRO):
@@ -98,8 +102,8 @@ def _putter(pv: PV):
     async def put(group: "ScriptServerPVs", instance, value):
         if not group.started:
             raise RequestRefused("the script server is still starting; try again in a moment")
-        await group.service.act(pv, value)
-        return value
+        await group.service.act(pv, value, who=ACTING.get())
+        return "" if pv.name in NOT_KEPT else value
     return put
 
 
@@ -112,6 +116,9 @@ class _Base(PVGroup):
         self._published: dict[str, Any] = {}
         self._stale: dict[str, PV] = {}
         self._flushing: asyncio.Task | None = None
+        for pv in PVS:
+            ca_access.guard(getattr(self, attr_name(pv)), need_of(pv.name, pv.action is not None),
+                            service.gate.rights)
 
     async def publish(self, topics: set[Topic]) -> None:
         for pv in PVS:

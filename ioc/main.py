@@ -14,6 +14,7 @@ from . import config as configuration
 from . import transport
 
 log = logging.getLogger("scriptserver")
+SESSION_SWEEP = 1.0          # s between checks for sessions that ran out
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     transport.tune_before_import()
     from caproto.asyncio.server import start_server
 
-    from . import pva
+    from . import ca_access, pva
     from .group import ScriptServerPVs
     from .service import ScriptServer
 
@@ -53,6 +54,8 @@ def main(argv: list[str] | None = None) -> None:
     interfaces = serve_on(config.interfaces)
     quiet_refusals()
     transport.no_delay_on_connections()
+    ca_access.use_peer_addresses()
+    serve_only_on(interfaces)
     service = ScriptServer(config)
     pvs = ScriptServerPVs(prefix=config.prefix, service=service)
 
@@ -62,7 +65,12 @@ def main(argv: list[str] | None = None) -> None:
             if face is not None:
                 pvs.mirrors.append(face)
         await service.start(pvs.publish)
+        asyncio.get_running_loop().create_task(end_idle_sessions(service, pvs))
         pvs.started = True
+        policy = config.access.policy
+        log.info("access: %d rule(s), login %s, sessions end after %.4g h unused",
+                 len(policy.rules), "on" if policy.login else "off",
+                 config.access.session_seconds / 3600)
         log.info("script server %s ready: %d commands, %d queued, state in %s", config.prefix,
                  len(service.commands.names()), len(service.manager.queue), config.state_dir)
 
@@ -90,6 +98,27 @@ def serve_on(configured: list[str]) -> list[str]:
     return interfaces
 
 
+def serve_only_on(interfaces: list[str]) -> None:
+    """Keep both faces on the configured interfaces (unless the environment says
+    otherwise): PVA binds them, and beacons of either face go only to them, not
+    to every network's broadcast address."""
+    os.environ.setdefault("EPICS_PVAS_INTF_ADDR_LIST", " ".join(interfaces))
+    if "0.0.0.0" in interfaces:
+        return
+    for face in ("CAS", "PVAS"):
+        if f"EPICS_{face}_BEACON_ADDR_LIST" not in os.environ:
+            os.environ[f"EPICS_{face}_AUTO_BEACON_ADDR_LIST"] = "NO"
+            os.environ[f"EPICS_{face}_BEACON_ADDR_LIST"] = " ".join(interfaces)
+
+
+async def end_idle_sessions(service, pvs) -> None:
+    """Keep P:USERS current as unused sessions run out."""
+    while True:
+        await asyncio.sleep(SESSION_SWEEP)
+        if service.gate.expire():
+            await pvs.publish({"users"})
+
+
 class _DropRefusalTracebacks(logging.Filter):
     """A refused put is the operator's mistake: the service has logged it with its reason
     (and shown it in P:ERROR), so caproto's traceback of it is left out."""
@@ -99,6 +128,8 @@ class _DropRefusalTracebacks(logging.Filter):
 
 
 def quiet_refusals() -> None:
+    # caproto's debug log has every command with its data, a login's token too: never on
+    logging.getLogger("caproto").setLevel(logging.INFO)
     for name in ("caproto", "caproto.circ", "caproto.ctx"):
         logging.getLogger(name).addFilter(_DropRefusalTracebacks())
 

@@ -4,9 +4,15 @@ Every PV of the table is served with the same value, alarm and timestamp as over
 CA: numbers and text as ``NTScalar`` (alarm, timeStamp, display with units,
 limits, format and description, control limits), enums as ``NTEnum``, id arrays
 as ``NTScalarArray``. The queue and history are also served as ``NTTable``s
-(``P:QUEUE:TABLE``, ``P:HISTORY:TABLE``) for table widgets. A put to a control PV
-calls the same service action as over CA; pvapy applies a put before telling us,
-so a refused PVA put is shown in ERROR.
+(``P:QUEUE:TABLE``, ``P:HISTORY:TABLE``) for table widgets.
+
+Read-only. pvapy 5.6's PvaServer tells a put callback nothing about who is
+writing (no peer address, no account), so no PVA put can get the access decision
+a CA put gets (ioc/access.py). Control over PVA is therefore off: control PVs,
+``TOKEN`` and ``USERS`` are not served, and the status PVs are served under the
+PVA server's own access security with one rule, READ, so a PVA put is refused
+and changes nothing. The server binds EPICS_PVAS_INTF_ADDR_LIST, which main.py
+sets to the configured interfaces (default 127.0.0.1) unless the environment does.
 """
 from __future__ import annotations
 
@@ -14,8 +20,11 @@ import asyncio
 import json
 import logging
 import math
+import os
+import tempfile
 from typing import Any, Callable
 
+from .access import NEEDS, Need
 from .pvs import PVS, PV
 
 log = logging.getLogger(__name__)
@@ -30,7 +39,9 @@ HISTORY_COLUMNS = [("id", "INT", "id", 0), ("run", "INT", "run", 0),
                    ("status", "STRING", "status", ""), ("start", "DOUBLE", "start", math.nan),
                    ("end", "DOUBLE", "end", math.nan),
                    ("duration", "DOUBLE", "duration", math.nan),
-                   ("error", "STRING", "error", "")]
+                   ("error", "STRING", "error", ""), ("by", "STRING", "by", "")]
+READ_ONLY_ACF = "ASG(DEFAULT) {\n    RULE(1, READ)\n}\n"
+READ_ONLY_GROUP = "DEFAULT"
 TABLES = {"QUEUE": ("QUEUE:TABLE", QUEUE_COLUMNS), "HISTORY": ("HISTORY:TABLE", HISTORY_COLUMNS)}
 
 
@@ -42,16 +53,15 @@ class PvaFace:
         self.service = service
         self.loop = loop
         self.server = pvaccess.PvaServer()
-        self.records: dict[str, Any] = {}        # one record per PV, updated in place
+        _read_only(self.server)
+        self.records: dict[str, Any] = {}        # one record per PV served, updated in place
         for pv in PVS:
-            record = self.records[pv.name] = self._record(pv)
-            if pv.action is None:
-                self.server.addRecord(prefix + pv.name, record)
-            else:
-                self.server.addRecord(prefix + pv.name, record, self._on_put(pv))
+            if served(pv):
+                record = self.records[pv.name] = self._record(pv)
+                self.server.addRecordWithAs(prefix + pv.name, record, 1, READ_ONLY_GROUP)
         for source, (name, columns) in TABLES.items():
             self.records[name] = self._table(columns, f"{source} as a table")
-            self.server.addRecord(prefix + name, self.records[name])
+            self.server.addRecordWithAs(prefix + name, self.records[name], 1, READ_ONLY_GROUP)
 
     # -- building records ---------------------------------------------------------
 
@@ -89,8 +99,10 @@ class PvaFace:
     def update(self, pv: PV, value: Any, timestamp: float = 0.0,
                alarm: tuple[int, int] = (0, 0)) -> None:
         """The CA PV got ``value``: mirror it with the same timestamp and alarm."""
+        record = self.records.get(pv.name)
+        if record is None:
+            return                               # not served over PVA
         try:
-            record = self.records[pv.name]
             if pv.kind == "enum":
                 record["value"] = {"index": pv.enum.index(value) if value in pv.enum else 0,
                                    "choices": list(pv.enum)}
@@ -112,22 +124,23 @@ class PvaFace:
         _stamp(record, timestamp, (0, 0))
         self.server.update(self.prefix + name, record)
 
-    # -- puts -----------------------------------------------------------------------
 
-    def _on_put(self, pv: PV):
-        def put(record) -> None:             # on a pvapy thread
-            value = record["value"]
-            if isinstance(value, dict) and "index" in value:      # an NTEnum put
-                value = pv.enum[value["index"]] if 0 <= value["index"] < len(pv.enum) else ""
-            self.loop.call_soon_threadsafe(
-                lambda: asyncio.ensure_future(self._act(pv, value)))
-        return put
+def served(pv: PV) -> bool:
+    """Status PVs only (QUEUE:MODE too, read-only): no control PV, no secret (TOKEN, USERS)."""
+    return NEEDS.get(pv.name) is not Need.SECRET and (pv.action is None or pv.writable)
 
-    async def _act(self, pv: PV, value: Any) -> None:
-        try:
-            await self.service.act(pv, value)
-        except Exception:  # noqa: BLE001 - already reported in ERROR
-            pass
+
+def _read_only(server) -> None:
+    """Turn on the PVA server's access security with one rule: everyone may READ."""
+    handle, path = tempfile.mkstemp(suffix=".acf")
+    try:
+        with os.fdopen(handle, "w") as file:
+            file.write(READ_ONLY_ACF)
+        server.initAs(path, "")
+    finally:
+        os.unlink(path)
+    if not server.isAsActive():
+        raise RuntimeError("PVA access security did not start: PVA face left off")
 
 
 def _alarm_type(pva) -> dict:

@@ -36,6 +36,7 @@ class Topic(str, Enum):
     COMMANDS = "commands"
     ERROR = "error"
     VALIDATED = "validated"
+    USERS = "users"
 
 
 T = Topic
@@ -180,6 +181,15 @@ PVS: list[PV] = [
     PV("JOB:HALT", "long", "halt the job: kill it and everything it started now, no cleanup; "
        "recorded as halted, back at the head of the queue, which stops", action="halt"),
     PV("COMMANDS:RELOAD", "long", "re-read the command folders now", action="reload_commands"),
+    # -- access (ioc/access.py: TOKEN and USERS are read only by clients allowed to write) --
+    PV("TOKEN", "text", "this start's login token (readable only by clients the rules let "
+       "write; not served over PVA)", T.STATE, "token"),
+    PV("USERS", "json", "open sessions: user, host, level, since, last_seen (readable only "
+       "by clients the rules let write)", (T.USERS, T.STATE), "users"),
+    PV("AUTH:LOGIN", "text", "put the token here to open a session for your CA user at your "
+       "address", action="login"),
+    PV("AUTH:LOGOUT", "text", "end your own session (put anything, e.g. me), or, with manage "
+       "rights, put user@host to end that session", action="logout"),
 ]
 
 

@@ -24,9 +24,11 @@ from scriptserver.jobs.queue import Job
 from scriptserver.jobs.states import Event
 from scriptserver.runner.runner import JobRunner
 
+from .access import Who, need_of
 from .admission import Admission
 from .config import Config
 from .estimating import Estimator
+from .gate import ACTING, Gate
 from .pvs import PV, Topic
 from .serialized import Serialized
 from .status import LiveJob, Notes, StatusView
@@ -74,6 +76,7 @@ class ScriptServer:
         self.notes = Notes()
         self.serialized = Serialized()
         self.status = StatusView(self.manager, self.commands, self.serialized, self.notes)
+        self.gate = self.status.gate = Gate(config.access, config.prefix)
         self._publish: Publish | None = None
         self._events: asyncio.Queue = asyncio.Queue()
         self._tasks: list[asyncio.Task] = []
@@ -100,18 +103,26 @@ class ScriptServer:
 
     # -- requests --------------------------------------------------------------------
 
-    async def act(self, pv: PV, value: Any) -> None:
-        """Carry out a put on a control PV (CA or PVA); a refusal goes to ERROR and is raised."""
+    async def act(self, pv: PV, value: Any, who: Who | None = None) -> None:
+        """Carry out a put on a control PV by ``who`` (None: the server itself, unchecked);
+        a refusal goes to ERROR and is raised."""
         from .actions import ACTIONS
+        acting = ACTING.set(who)
         try:
+            if who is not None:
+                self.gate.admit(who, pv.name, need_of(pv.name, pv.action is not None))
             await ACTIONS[pv.action](self, value)
+            log.info("%s by %s", pv.name, who or "the server")
         except RequestRefused as refused:
+            log.info("%s by %s refused", pv.name, who or "the server")
             await self.report_error(f"{pv.name}: {refused}")
             raise
         except Exception as err:  # noqa: BLE001 - the IOC stays up whatever a put does
             log.exception("%s failed", pv.name)
             await self.report_error(f"{pv.name}: internal error: {err}")
             raise RequestRefused(f"internal error: {err}") from None
+        finally:
+            ACTING.reset(acting)
 
     async def apply(self, effects: list[fx.Effect], topics: set[Topic] | None = None) -> None:
         """Commit, then act, then tell the PVs (with any other ``topics`` that changed)."""

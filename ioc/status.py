@@ -59,6 +59,17 @@ class StatusView:
         self.serialized = serialized
         self.notes = notes
         self.live = LiveJob()
+        self.gate: Any = None           # the access gate (ioc/gate.py), set by the service
+
+    # -- access ------------------------------------------------------------------
+
+    @property
+    def token(self) -> str:
+        return self.gate.token_text
+
+    @property
+    def users(self) -> list[dict[str, Any]]:
+        return self.gate.users()
 
     # -- server and queue -------------------------------------------------------
 

@@ -82,6 +82,7 @@ class Run:
     run_id: int | None = None            # given by the store
     paused: float = 0.0                  # seconds spent paused, not counted in the duration
     paused_since: float | None = None    # while paused: since when
+    by: str = ""                         # who submitted the job: user@host
 
     def active(self, now: float) -> float:
         """Seconds the job has been running, its paused time left out."""
@@ -106,7 +107,7 @@ class Run:
         return {"id": self.job_id, "run": self.run_id, "name": self.name, "kind": self.kind,
                 "status": self.status, "start": self.started, "end": self.ended,
                 "duration": self.duration, "paused": round(self.paused, 3), "error": self.error,
-                "traceback": self.traceback}
+                "traceback": self.traceback, **({"by": self.by} if self.by else {})}
 
 
 Effect = JobsSaved | QueueChanged | Launch | Control | RunRecorded | StateChanged | Added \

@@ -137,7 +137,8 @@ class JobManager:
             job_id = self.queue.ids()[0]
         self._not_current(job_id, "skipped", "abort it instead (JOB:ABORT)")
         job = self.queue.take(job_id)
-        run = fx.Run(job.id, job.name, job.kind, job.spec.body, "skipped", now, now)
+        run = fx.Run(job.id, job.name, job.kind, job.spec.body, "skipped", now, now,
+                     by=job.extra.get("by", ""))
         self.history.appendleft(run)
         return self._done(fx.QueueChanged(), fx.RunRecorded(run))
 
@@ -282,7 +283,8 @@ class JobManager:
             return
         self.state = next_state(self.state, Event.LAUNCH)
         self.current = job
-        self.run = fx.Run(job.id, job.name, job.kind, job.spec.body, "running", now)
+        self.run = fx.Run(job.id, job.name, job.kind, job.spec.body, "running", now,
+                          by=job.extra.get("by", ""))
         self._resumes_sent = 0
         self._emit(fx.QueueChanged(), fx.StateChanged(), fx.RunRecorded(self.run),
                    fx.Launch(job, self.run))

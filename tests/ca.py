@@ -71,6 +71,12 @@ def fresh(name: str) -> Any:
     return list(data) if len(data) > 1 else data[0]
 
 
+def login(prefix: str) -> None:
+    """Log this client (its CA user at 127.0.0.1) in, as README's one line does:
+    caput -S P:AUTH:LOGIN "$(caget -t -S P:TOKEN)"."""
+    put_checked(prefix + "AUTH:LOGIN", fresh(prefix + "TOKEN"))
+
+
 def fresh_json(name: str) -> Any:
     text = fresh(name)
     return json.loads(text) if text else None

@@ -78,8 +78,10 @@ def wait_for(condition, timeout: float = 10.0, interval: float = 0.02, what: str
 class IOC:
     """A scriptserver-ioc process with its own prefix, port, folders and state."""
 
-    def __init__(self, root: Path, *, commands: Path | None = None, extra_config: str = ""):
+    def __init__(self, root: Path, *, commands: Path | None = None, extra_config: str = "",
+                 login: bool = True):
         self.root = root
+        self.login = login              # log the test's CA user in after every start
         self.port = next(_port_pool)
         self.pva_port, self.pva_broadcast = next(PVA_PORTS), next(PVA_PORTS)
         self.prefix = f"T{os.getpid()}X{next(_prefix_numbers)}:"
@@ -122,6 +124,9 @@ class IOC:
             start_new_session=True)
         wait_for(lambda: self.ready(), timeout=30, what=f"IOC {self.prefix} to start "
                  f"(log: {self.log})")
+        if self.login:
+            import ca
+            ca.login(self.prefix)
         return self
 
     def ready(self) -> bool:

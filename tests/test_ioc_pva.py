@@ -1,47 +1,108 @@
-"""The PV Access face: the same PVs over PVA (pvapy), next to Channel Access."""
+"""The PV Access face: the status PVs over PVA (pvapy), read-only.
+
+pvapy cannot tell who writes, so PVA offers no control: control PVs, TOKEN and
+USERS are not served, and a put to a status PV is refused and changes nothing.
+"""
 import json
 import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
-from ca import get, get_value
-from conftest import wait_for
+from ca import fresh, get_value
 
 CLIENT = textwrap.dedent("""\
-    import json, sys, time
+    import json, sys
     import pvaccess
     prefix = sys.argv[1]
+    def channel(name):
+        c = pvaccess.Channel(prefix + name)
+        c.setTimeout(2.0)
+        return c
     def get(name):
-        return pvaccess.Channel(prefix + name).get()["value"]
-    state = get("STATE")
-    out = {"state": state["choices"][state["index"]], "commands": json.loads(get("COMMANDS:NAMES"))}
-    pvaccess.Channel(prefix + "QUEUE:ADD").put('{"script": "pass", "name": "via pva"}')
-    deadline = time.monotonic() + 10
-    while get("QUEUE:LEN") != 1 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    out["len"] = get("QUEUE:LEN")
-    out["queue"] = json.loads(get("QUEUE"))
-    out["ids"] = [int(i) for i in get("QUEUE:IDS")]
-    pvaccess.Channel(prefix + "QUEUE:ADD").put('{"nonsense": 1}')
-    deadline = time.monotonic() + 10
-    while "nonsense" not in get("ERROR") and time.monotonic() < deadline:
-        time.sleep(0.05)
-    out["error"] = get("ERROR")
+        value = channel(name).get()["value"]
+        if isinstance(value, dict):                      # an NTEnum
+            return value["choices"][value["index"]]
+        return value
+    def put(name, value):
+        try:
+            channel(name).put(value)
+            return "accepted"
+        except Exception as err:  # noqa: BLE001 - the refusal is what is checked
+            return str(err)
+    def served(name):
+        try:
+            c = channel(name)
+            c.setTimeout(1.0)
+            c.get()
+            return True
+        except Exception:  # noqa: BLE001 - not found within the timeout
+            return False
+    out = {"state": get("STATE"), "commands": json.loads(get("COMMANDS:NAMES")),
+           "ids": [int(i) for i in get("QUEUE:IDS")], "mode": get("QUEUE:MODE")}
+    out["put state"] = put("STATE", "FAKE")
+    out["put error"] = put("ERROR", "fake news")
+    out["put mode"] = put("QUEUE:MODE", {"index": 1})
+    out["state after"], out["error after"] = get("STATE"), get("ERROR")
+    out["served"] = {n: served(n) for n in ("STATE", "QUEUE:ADD", "TOKEN", "USERS")}
     print(json.dumps(out))
     """)
 
 
-def test_pva_clients_read_status_and_queue_jobs(ioc):
+def run_client(ioc) -> dict:
     result = subprocess.run([sys.executable, "-c", CLIENT, ioc.prefix], capture_output=True,
                             text=True, timeout=60, env={**os.environ, **ioc.pva_env()})
     assert result.returncode == 0, result.stderr
-    seen = json.loads(result.stdout)
+    return json.loads(result.stdout)
+
+
+def test_pva_serves_status_read_only_and_no_control(ioc):
+    seen = run_client(ioc)
     assert seen["state"] == "IDLE" and "wait" in seen["commands"]
-    assert seen["len"] == 1 and seen["queue"][0]["name"] == "via pva"
-    assert seen["ids"] == list(get_value(ioc.pv("QUEUE:IDS")))      # CA agrees
-    assert "unknown key(s) 'nonsense'" in seen["error"] or "exactly one" in seen["error"]
-    wait_for(lambda: "QUEUE:ADD" in get(ioc.pv("ERROR")))
+    assert seen["ids"] == list(get_value(ioc.pv("QUEUE:IDS")))       # CA agrees
+    for put in ("put state", "put error", "put mode"):
+        assert "not allowed" in seen[put], seen[put]
+    assert seen["state after"] == "IDLE" and seen["error after"] == ""
+    assert seen["served"] == {"STATE": True, "QUEUE:ADD": False, "TOKEN": False, "USERS": False}
+    assert fresh(ioc.pv("QUEUE:MODE")) == "STOP_ON_FAILURE" and fresh(ioc.pv("QUEUE:LEN")) == 0
+
+
+def listening(pid: int) -> set[tuple[str, str]]:
+    """(protocol, local address) of the sockets process ``pid`` listens or receives on."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        target = os.readlink(fd) if fd.is_symlink() else ""
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    found = set()
+    for proto in ("tcp", "udp", "tcp6", "udp6"):
+        for line in Path(f"/proc/{pid}/net/{proto}").read_text().splitlines()[1:]:
+            fields = line.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if inode in inodes and (proto.startswith("udp") or state == "0A"):   # 0A: LISTEN
+                found.add((proto, _address(local)))
+    return found
+
+
+def _address(hex_address: str) -> str:
+    host, port = hex_address.split(":")
+    if len(host) == 8:
+        return ".".join(str(int(host[i:i + 2], 16)) for i in (6, 4, 2, 0)) + f":{int(port, 16)}"
+    return f"[{host}]:{int(port, 16)}"
+
+
+def test_every_face_listens_on_loopback_only(ioc):
+    ports = {ioc.port, ioc.pva_port, ioc.pva_broadcast}
+    everything = listening(ioc.process.pid)
+    tcp_hosts = {addr.rsplit(":", 1)[0] for proto, addr in everything if proto.startswith("tcp")}
+    assert tcp_hosts == {"127.0.0.1"}, everything      # no connection from elsewhere, any port
+    bound = {(proto, addr) for proto, addr in everything
+             if int(addr.rsplit(":", 1)[1]) in ports}
+    hosts = {addr.rsplit(":", 1)[0] for _, addr in bound}
+    assert {"tcp"} <= {proto for proto, _ in bound} and {"udp"} <= {proto for proto, _ in bound}
+    assert hosts <= {"127.0.0.1", "224.0.0.128"}, bound          # PVA's local multicast group
+    assert any(addr.endswith(f":{ioc.pva_port}") for proto, addr in bound if proto == "tcp")
 
 
 TYPES_CLIENT = textwrap.dedent("""\
@@ -67,8 +128,6 @@ TYPES_CLIENT = textwrap.dedent("""\
     state = nt.get(prefix + "STATE")
     out["unwrapped"] = {"ids": [int(i) for i in ids], "state": str(state),
                         "state_choices": list(state.raw["value.choices"])}
-    # a JSON text put as a plain string (wrapped, as p4p takes a text starting with "{")
-    nt.put(prefix + "VALIDATE", {"value": json.dumps({"script": "pass"})})
     print(json.dumps(out))
     """)
 
@@ -101,5 +160,3 @@ def test_pva_serves_normative_types_with_the_same_time_and_alarm_as_ca(ioc):
         pva_time = seen[name]["seconds"] + seen[name]["nanoseconds"] * 1e-9
         assert seen[name]["seconds"] > 0 and abs(ca.metadata.timestamp - pva_time) < 1e-3, name
         assert int(ca.metadata.severity) == seen[name]["severity"], name
-    wait_for(lambda: '"valid": true' in get(ioc.pv("VALIDATE:RESULT")).replace('":true', '": true'),
-             what="the PVA put of a JSON text to be validated")
