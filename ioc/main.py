@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> None:
     quiet_refusals()
     transport.no_delay_on_connections()
     ca_access.use_peer_addresses()
-    serve_only_on(interfaces)
+    beacons_only_to(interfaces)
     service = ScriptServer(config)
     pvs = ScriptServerPVs(prefix=config.prefix, service=service)
 
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
             if face is not None:
                 pvs.mirrors.append(face)
         await service.start(pvs.publish)
-        asyncio.get_running_loop().create_task(end_idle_sessions(service, pvs))
+        service.spawn(end_idle_sessions(service, pvs), "ending unused sessions")
         pvs.started = True
         policy = config.access.policy
         log.info("access: %d rule(s), login %s, sessions end after %.4g h unused",
@@ -98,11 +98,9 @@ def serve_on(configured: list[str]) -> list[str]:
     return interfaces
 
 
-def serve_only_on(interfaces: list[str]) -> None:
-    """Keep both faces on the configured interfaces (unless the environment says
-    otherwise): PVA binds them, and beacons of either face go only to them, not
-    to every network's broadcast address."""
-    os.environ.setdefault("EPICS_PVAS_INTF_ADDR_LIST", " ".join(interfaces))
+def beacons_only_to(interfaces: list[str]) -> None:
+    """Beacons of either face go only to the served interfaces (unless the environment
+    says otherwise), not to every network's broadcast address."""
     if "0.0.0.0" in interfaces:
         return
     for face in ("CAS", "PVAS"):
@@ -113,10 +111,11 @@ def serve_only_on(interfaces: list[str]) -> None:
 
 async def end_idle_sessions(service, pvs) -> None:
     """Keep P:USERS current as unused sessions run out."""
+    from .pvs import Topic
     while True:
         await asyncio.sleep(SESSION_SWEEP)
         if service.gate.expire():
-            await pvs.publish({"users"})
+            await pvs.publish({Topic.USERS})
 
 
 class _DropRefusalTracebacks(logging.Filter):

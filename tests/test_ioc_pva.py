@@ -41,9 +41,9 @@ CLIENT = textwrap.dedent("""\
             return False
     out = {"state": get("STATE"), "commands": json.loads(get("COMMANDS:NAMES")),
            "ids": [int(i) for i in get("QUEUE:IDS")], "mode": get("QUEUE:MODE")}
-    out["put state"] = put("STATE", "FAKE")
+    out["put state"] = put("STATE", "RUNNING")
     out["put error"] = put("ERROR", "fake news")
-    out["put mode"] = put("QUEUE:MODE", {"index": 1})
+    out["put mode"] = put("QUEUE:MODE", "CONTINUE_ON_FAILURE")
     out["state after"], out["error after"] = get("STATE"), get("ERROR")
     out["served"] = {n: served(n) for n in ("STATE", "QUEUE:ADD", "TOKEN", "USERS")}
     print(json.dumps(out))
