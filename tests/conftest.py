@@ -118,6 +118,7 @@ class IOC:
                    EPICS_PVAS_INTF_ADDR_LIST="127.0.0.1", **self.pva_env(),
                    PYTHONUNBUFFERED="1")
         env.update(extra_env or {})
+        self._log_start = self.log.stat().st_size if self.log.exists() else 0
         self.process = subprocess.Popen(
             [sys.executable, "-m", "scriptserver.ioc", "--config", str(self.config)],
             env=env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
@@ -132,7 +133,7 @@ class IOC:
     def ready(self) -> bool:
         if self.process.poll() is not None:
             raise RuntimeError(f"IOC exited with {self.process.returncode}:\n{self.log_text()}")
-        return "ready:" in self.log_text()
+        return b"ready:" in self.log.read_bytes()[self._log_start:]   # this start's, not the last
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
