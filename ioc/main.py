@@ -55,7 +55,6 @@ def main(argv: list[str] | None = None) -> None:
     quiet_refusals()
     transport.no_delay_on_connections()
     ca_access.use_peer_addresses()
-    beacons_only_to(interfaces)
     service = ScriptServer(config)
     pvs = ScriptServerPVs(prefix=config.prefix, service=service)
 
@@ -96,17 +95,6 @@ def serve_on(configured: list[str]) -> list[str]:
         os.environ["EPICS_CA_SERVER_PORT"] = os.environ["EPICS_CAS_SERVER_PORT"]
     os.environ.setdefault("EPICS_PVAS_INTF_ADDR_LIST", " ".join(interfaces))
     return interfaces
-
-
-def beacons_only_to(interfaces: list[str]) -> None:
-    """Beacons of either face go only to the served interfaces (unless the environment
-    says otherwise), not to every network's broadcast address."""
-    if "0.0.0.0" in interfaces:
-        return
-    for face in ("CAS", "PVAS"):
-        if f"EPICS_{face}_BEACON_ADDR_LIST" not in os.environ:
-            os.environ[f"EPICS_{face}_AUTO_BEACON_ADDR_LIST"] = "NO"
-            os.environ[f"EPICS_{face}_BEACON_ADDR_LIST"] = " ".join(interfaces)
 
 
 async def end_idle_sessions(service, pvs) -> None:

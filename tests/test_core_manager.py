@@ -344,3 +344,15 @@ def test_any_sequence_keeps_the_invariants(actions):
         if m.state is State.IDLE and m.queue_state is QueueState.RUNNING:
             assert not len(m.queue), "the queue runs, nothing runs, yet jobs wait"
         assert (m.run is None) == (m.current is None)
+
+
+def test_who_queued_a_job_is_kept_on_its_copies_and_runs():
+    m = JobManager()
+    (a,) = [e for e in m.add([NewJob(spec())], by="alice@127.0.0.1") if isinstance(e, fx.Added)]
+    (first,) = a.ids
+    m.repeat(first, 1, by="bob@10.1.2.3")
+    assert [j.extra.get("by") for j in m.queue] == ["alice@127.0.0.1", "bob@10.1.2.3"]
+    m.start(now=1.0)
+    m.job_ended("finished", now=2.0)
+    m.job_ended("finished", now=3.0)
+    assert [r.describe()["by"] for r in m.history] == ["bob@10.1.2.3", "alice@127.0.0.1"]
