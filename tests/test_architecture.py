@@ -85,3 +85,13 @@ def test_the_contract_sees_a_forbidden_import(tmp_path):
     bad.write_text("from scriptserver.db.store import Store\nimport sqlite3\n")
     assert project_package(next(m for m in imports(bad) if "db" in m)) == "db"
     assert "sqlite3" in imports(bad)
+
+
+ACCESS_DECISION = ("access.py", "acf.py", "sessions.py", "gate.py")
+
+
+def test_the_access_decision_does_no_io():
+    """The access rules, .acf parser, sessions and gate are pure: the faces adapt them."""
+    wrong = {name: sorted(m for m in imports(REPO / "ioc" / name)
+                          if m.split(".")[0] in IO_MODULES) for name in ACCESS_DECISION}
+    assert not {k: v for k, v in wrong.items() if v}
