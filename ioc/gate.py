@@ -98,6 +98,7 @@ class Gate:
         return self.sessions.listing(self.clock())
 
     def expire(self) -> bool:
+        """End the sessions unused for their time; True if any ended."""
         return self.sessions.expire(self.clock())
 
 

@@ -98,11 +98,14 @@ def serve_on(configured: list[str]) -> list[str]:
 
 
 async def end_idle_sessions(service, pvs) -> None:
-    """Keep P:USERS current as unused sessions run out."""
+    """Keep P:USERS current as sessions are used and run out (not inside every put)."""
     from .pvs import Topic
+    shown = -1
     while True:
         await asyncio.sleep(SESSION_SWEEP)
-        if service.gate.expire():
+        service.gate.expire()
+        if service.gate.sessions.version != shown:
+            shown = service.gate.sessions.version
             await pvs.publish({Topic.USERS})
 
 

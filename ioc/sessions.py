@@ -56,9 +56,11 @@ class Sessions:
     def __init__(self, seconds: float):
         self.seconds = seconds
         self._open: dict[Who, Session] = {}
+        self.version = 0            # counts every change (open, use, close, end): for P:USERS
 
     def open(self, who: Who, level: Level, now: float) -> Session:
         session = self._open[who] = Session(who, level, now, now)
+        self.version += 1
         return session
 
     def active(self, who: Who, now: float) -> bool:
@@ -66,6 +68,7 @@ class Sessions:
         session = self._open.get(who)
         if session is None:
             return False
+        self.version += 1
         if now - session.last_seen > self.seconds:
             del self._open[who]
             return False
@@ -73,6 +76,7 @@ class Sessions:
         return True
 
     def close(self, who: Who) -> bool:
+        self.version += 1
         return self._open.pop(who, None) is not None
 
     def listing(self, now: float) -> list[dict[str, Any]]:
@@ -84,6 +88,7 @@ class Sessions:
         ended = [w for w, s in self._open.items() if now - s.last_seen > self.seconds]
         for who in ended:
             del self._open[who]
+        self.version += bool(ended)
         return bool(ended)
 
 

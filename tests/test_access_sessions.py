@@ -114,3 +114,14 @@ def test_a_client_the_rules_do_not_let_write_cannot_log_in():
 def test_login_off_lets_the_rules_alone_decide():
     gate, _ = make_gate(Policy(login=False))
     gate.admit(ME, "QUEUE:CLEAR", Need.MANAGE)
+
+
+def test_every_change_to_the_sessions_is_counted_for_users():
+    sessions = Sessions(seconds=10)
+    seen = [sessions.version]
+    sessions.open(ME, Level.OPERATE, now=0)
+    sessions.active(ME, now=1)
+    sessions.expire(now=20)
+    sessions.close(ME)
+    seen.append(sessions.version)
+    assert seen == [0, 4]
