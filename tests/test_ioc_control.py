@@ -64,11 +64,15 @@ def snapshot(ioc) -> dict:
 def refused(ioc, suffix, value, message) -> str:
     """Put ``value``: the put must fail with ``message``, shown in P:ERROR, changing nothing."""
     before = snapshot(ioc)
+    error_before = get(ioc.pv("ERROR"))
     with pytest.raises(ErrorResponseReceived) as excinfo:
         put_checked(ioc.pv(suffix), value)
     # caproto's server words it "Python exception: RequestRefused <reason>", NUL-padded
     words = refusal(excinfo).rstrip("\0 ").removeprefix("Python exception: RequestRefused ")
     assert message in words, words
+    # ERROR must show THIS refusal: a test refusing the same thing twice in a row would
+    # find the words of the first one there and prove nothing about the second
+    assert error_before != f"{suffix}: {words}", f"refused twice in a row: {words}"
     assert get(ioc.pv("ERROR")) == f"{suffix}: {words}"
     assert snapshot(ioc) == before
     return words
@@ -144,8 +148,8 @@ def test_the_queue_can_be_edited_while_a_job_runs_but_not_the_running_job(ioc, t
     refused(ioc, "QUEUE:SKIP", str(running), f"job {running} is running and cannot be skipped")
     # unknown ids and malformed requests
     refused(ioc, "QUEUE:MOVE", {"id": 999, "pos": 0}, "no queued job has id 999")
-    refused(ioc, "QUEUE:MOVE", {"id": a, "before": 999}, "no queued job has id 999")
     refused(ioc, "QUEUE:MOVE", {"id": a, "pos": 9}, "outside the queue")
+    refused(ioc, "QUEUE:MOVE", {"id": a, "before": 999}, "no queued job has id 999")
     refused(ioc, "QUEUE:MOVE", {"id": a}, 'one of "pos", "before" or "after"')
     refused(ioc, "QUEUE:REMOVE", [a, 999], "no queued job has id 999")       # all or nothing
     refused(ioc, "QUEUE:SKIP", "999", "no queued job has id 999")
