@@ -41,7 +41,8 @@ def test_pva_clients_read_status_and_queue_jobs(ioc):
     assert seen["len"] == 1 and seen["queue"][0]["name"] == "via pva"
     assert seen["ids"] == list(get_value(ioc.pv("QUEUE:IDS")))      # CA agrees
     assert "unknown key(s) 'nonsense'" in seen["error"] or "exactly one" in seen["error"]
-    wait_for(lambda: "QUEUE:ADD" in get(ioc.pv("ERROR")))
+    assert seen["error"].startswith("QUEUE:ADD: ")
+    assert get(ioc.pv("ERROR")) == seen["error"]                  # CA shows the same words
 
 
 TYPES_CLIENT = textwrap.dedent("""\
