@@ -90,8 +90,13 @@ def read(name: str) -> Any:
 
 
 def refusal(exc_info) -> str:
-    """The server's words from a refused caproto put (pytest.raises' ExceptionInfo)."""
-    return exc_info.value.args[0].error_message.decode(errors="replace")
+    """The server's words from a refused caproto put (pytest.raises' ExceptionInfo).
+
+    caproto's server sends them as "Python exception: RequestRefused <reason>", NUL-padded:
+    the reason alone comes back, as P:ERROR shows it after the PV's name.
+    """
+    words = exc_info.value.args[0].error_message.decode(errors="replace")
+    return words.rstrip("\0 ").removeprefix("Python exception: RequestRefused ")
 
 
 def fresh(name: str) -> Any:

@@ -10,7 +10,7 @@ from caproto import ErrorResponseReceived
 
 from ca import (fresh, fresh_json, get, get_json, get_value, put, put_checked, read,
                 refusal)
-from conftest import add, wait_for
+from conftest import IOC, add, wait_for
 
 
 def history(ioc):
@@ -152,13 +152,26 @@ REFUSALS = [
 ]
 
 
+@pytest.fixture(scope="module")
+def refusing_ioc(tmp_path_factory):
+    """One IOC for every refusal case: each starts from an empty queue and a new ERROR."""
+    server = IOC(tmp_path_factory.mktemp("refusals")).start()
+    yield server
+    server.stop()
+
+
 @pytest.mark.parametrize("payload,message", REFUSALS)
-def test_malformed_requests_are_refused_and_change_nothing(ioc, payload, message):
+def test_malformed_requests_are_refused_and_change_nothing(refusing_ioc, payload, message):
+    ioc = refusing_ioc
+    put_checked(ioc.pv("QUEUE:CLEAR"), 1)
     (kept,) = add(ioc, {"script": "pass", "name": "kept"})
+    error_before = get(ioc.pv("ERROR"))
     with pytest.raises(ErrorResponseReceived) as refused:
         put_checked(ioc.pv("QUEUE:ADD"), payload)
-    assert message in refusal(refused)
-    assert message in get(ioc.pv("ERROR"))
+    words = refusal(refused)
+    assert message in words
+    # ERROR shows THIS refusal (the cases differ, so an unchanged ERROR would show)
+    assert get(ioc.pv("ERROR")) == f"QUEUE:ADD: {words}" != error_before
     assert list(get_value(ioc.pv("QUEUE:IDS"))) == [kept]
     assert list(get_value(ioc.pv("QUEUE:ADD:IDS"))) == [kept]
 
