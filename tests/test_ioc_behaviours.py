@@ -54,7 +54,7 @@ def ended(ioc: IOC, job_id: int, status: str = "finished") -> dict:
 
 
 def output(ioc: IOC, job_id: int) -> str:
-    put_checked(ioc.pv("QUEUE:GET"), job_id)          # completes with the record in place
+    put_checked(ioc.pv("QUEUE:GET"), str(job_id))     # completes with the record in place
     record = get_json(ioc.pv("QUEUE:GET:RESULT"))
     assert record["id"] == job_id
     return record["runs"][-1]["output"]
