@@ -135,6 +135,7 @@ def test_command_files_are_reloaded_live_and_new_jobs_use_the_new_code(make_ioc,
     put_checked(ioc.pv("COMMANDS:RELOAD"), 1)         # completes once the folders are re-read
     assert names(ioc) == ["hallo"]
     (job_id,) = add(ioc, {"command": "hallo", "args": {"name": "Ada"}})
+    put_checked(ioc.pv("QUEUE:START"), 1)             # it stopped when it ran out of jobs
     assert output_of(ioc, job_id) == "hello Ada\n"    # the job launcher was renewed too
 
 
