@@ -6,10 +6,36 @@ from typing import Any
 
 import epics
 import numpy as np
-from caproto import ChannelType
-from caproto.sync import client as caproto_client
+from caproto import CaprotoError, ChannelType
+from caproto.sync import client as _sync_client
+
 
 TIMEOUT = 5.0
+
+
+class _Client:
+    """caproto's sync client, once more on a new circuit if a cached one was closed.
+
+    The sync client keeps one TCP circuit per server address for the whole process; an IOC
+    stopped by an earlier test leaves its circuit behind, and a later IOC on the same port
+    then meets "Disconnected during initialization" before anything was sent. caproto drops
+    the dead circuit when it raises that, so one retry is safe and connects afresh.
+    """
+
+    def __getattr__(self, name: str):
+        call = getattr(_sync_client, name)
+
+        def retried(*args, **kwargs):
+            try:
+                return call(*args, **kwargs)
+            except CaprotoError as err:
+                if "Disconnected during initialization" not in str(err):
+                    raise
+                return call(*args, **kwargs)
+        return retried
+
+
+caproto_client = _Client()
 
 
 def get(name: str) -> Any:
@@ -39,11 +65,18 @@ def put(name: str, value: Any) -> None:
     epics.caput(name, value, wait=True, timeout=TIMEOUT)
 
 
-def put_checked(name: str, value: Any) -> None:
-    """Put with caproto's client: raises ErrorResponseReceived when the server refuses."""
+def put_checked(name: str, value: Any, *, enum: bool = False) -> None:
+    """Put with caproto's client: raises ErrorResponseReceived when the server refuses.
+
+    Text goes as a CHAR waveform (what ``caput -S`` sends); ``enum``: as the STRING of an
+    ENUM PV's choice (what ``caput P:QUEUE:MODE CONTINUE_ON_FAILURE`` sends).
+    """
     if isinstance(value, (dict, list)):
         value = json.dumps(value)
-    if isinstance(value, str):
+    if enum:
+        caproto_client.write(name, [value], notify=True, data_type=ChannelType.STRING,
+                             timeout=TIMEOUT, repeater=False)
+    elif isinstance(value, str):
         data = np.frombuffer(value.encode() + b"\0", dtype=np.uint8)
         caproto_client.write(name, data, notify=True, data_type=ChannelType.CHAR,
                              timeout=TIMEOUT, repeater=False)
@@ -57,8 +90,13 @@ def read(name: str) -> Any:
 
 
 def refusal(exc_info) -> str:
-    """The server's words from a refused caproto put (pytest.raises' ExceptionInfo)."""
-    return exc_info.value.args[0].error_message.decode(errors="replace")
+    """The server's words from a refused caproto put (pytest.raises' ExceptionInfo).
+
+    caproto's server sends them as "Python exception: RequestRefused <reason>", NUL-padded:
+    the reason alone comes back, as P:ERROR shows it after the PV's name.
+    """
+    words = exc_info.value.args[0].error_message.decode(errors="replace")
+    return words.rstrip("\0 ").removeprefix("Python exception: RequestRefused ")
 
 
 def fresh(name: str) -> Any:

@@ -7,6 +7,7 @@ pyepics (libca reads its environment once) finds every IOC of the session.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import signal
 import socket
@@ -73,6 +74,27 @@ def wait_for(condition, timeout: float = 10.0, interval: float = 0.02, what: str
                 return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout} s waiting for {what or condition}: {last!r}")
+
+
+def jobs_in(request) -> int:
+    """How many jobs a QUEUE:ADD payload holds: a job, a list, or {"jobs": [...]}."""
+    if isinstance(request, str):
+        request = json.loads(request, strict=False)     # caput -S may send real newlines
+    if isinstance(request, list):
+        return len(request)
+    return len(request["jobs"]) if "jobs" in request else 1
+
+
+def add(ioc: "IOC", request) -> list[int]:
+    """Queue through caproto's client (a refusal raises with the server's words) and return
+    the ids of THIS add: one new id per job, none of them given out before."""
+    from ca import get_value, put_checked        # ca imports pyepics: after the CA environment
+    before = {int(i) for i in get_value(ioc.pv("QUEUE:ADD:IDS"))} - {0}    # 0: none yet
+    put_checked(ioc.pv("QUEUE:ADD"), request)
+    ids = [int(i) for i in get_value(ioc.pv("QUEUE:ADD:IDS"))]
+    assert len(ids) == jobs_in(request) == len(set(ids)), (ids, request)
+    assert not before & set(ids), f"QUEUE:ADD:IDS still shows ids of an earlier add: {ids}"
+    return ids
 
 
 class IOC:

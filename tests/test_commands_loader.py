@@ -140,11 +140,12 @@ def test_a_script_definition_whose_run_returns_an_error_fails(tmp_path):
 # --- the demo instrument ---------------------------------------------------------------
 
 
-def test_demo_wait_is_accurate():
+def test_demo_wait_never_ends_early():
+    # how close to its deadline it ends is a figure: `python -m benchmarks --only library`
     call, description = load_command([DEMO_COMMANDS], "wait")
-    started = time.monotonic()
-    call(**check_call(description, {"seconds": 0.35}))
-    assert 0.35 <= time.monotonic() - started < 0.40
+    deadline = time.monotonic() + 0.05
+    call(**check_call(description, {"seconds": 0.05}))
+    assert time.monotonic() >= deadline
 
 
 def test_demo_commands_run_and_check_their_values():

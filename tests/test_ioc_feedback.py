@@ -4,13 +4,9 @@ import textwrap
 
 import epics
 
-from ca import get, get_json, get_value, put
-from conftest import wait_for
+from ca import get, get_json, get_value, put_checked
+from conftest import add, wait_for
 
-
-def add(ioc, job):
-    put(ioc.pv("QUEUE:ADD"), job)
-    return list(get_value(ioc.pv("QUEUE:ADD:IDS")))
 
 
 def run_status(ioc, job_id):
@@ -19,7 +15,7 @@ def run_status(ioc, job_id):
 
 
 def record(ioc, job_id):
-    put(ioc.pv("QUEUE:GET"), str(job_id))
+    put_checked(ioc.pv("QUEUE:GET"), str(job_id))
     return wait_for(lambda: (r := get_json(ioc.pv("QUEUE:GET:RESULT"))) and r["id"] == job_id
                     and r)
 
@@ -45,7 +41,7 @@ def test_progress_reaches_a_camonitor_with_units_and_limits(ioc):
             progress(i, 10)
         """)
     (job_id,) = add(ioc, {"script": script})
-    put(ioc.pv("QUEUE:START"), 1)
+    put_checked(ioc.pv("QUEUE:START"), 1)
     wait_for(lambda: run_status(ioc, job_id) == "finished", timeout=20)
     values = [v for v in seen if v]
     assert values and max(values) == 100.0
@@ -58,7 +54,7 @@ def test_the_line_pv_follows_the_script_through_known_lines(ioc):
     pv, seen = monitor(ioc, "JOB:LINE")
     script = "import time\ntime.sleep(0.6)\nx = 1\ntime.sleep(0.6)\n"
     (job_id,) = add(ioc, {"script": script})
-    put(ioc.pv("QUEUE:START"), 1)
+    put_checked(ioc.pv("QUEUE:START"), 1)
     wait_for(lambda: run_status(ioc, job_id) == "finished", timeout=20)
     lines = [v for v in seen if v]
     assert lines[lines.index(2):].count(4) >= 1 and 2 in lines, lines
@@ -69,7 +65,7 @@ def test_the_line_pv_follows_the_script_through_known_lines(ioc):
 def test_the_stack_pv_shows_the_call_chain_inside_the_job(ioc):
     script = "import time\ndef inner():\n    time.sleep(2)\ndef outer():\n    inner()\nouter()\n"
     (job_id,) = add(ioc, {"script": script})
-    put(ioc.pv("QUEUE:START"), 1)
+    put_checked(ioc.pv("QUEUE:START"), 1)
     stack = wait_for(lambda: get_json(ioc.pv("JOB:STACK")), what="a stack")
     assert stack == [["<module>", 6], ["outer", 5], ["inner", 3]]
     assert get(ioc.pv("JOB:LINE")) == "3" or get_value(ioc.pv("JOB:LINE")) == 3
@@ -79,7 +75,7 @@ def test_message_and_output_are_published(ioc):
     script = ("import time\nfrom scriptserver.jobs.api import message\nmessage('phase 2')\n"
               "print('first')\nprint('second')\ntime.sleep(1.5)\n")
     add(ioc, {"script": script})
-    put(ioc.pv("QUEUE:START"), 1)
+    put_checked(ioc.pv("QUEUE:START"), 1)
     wait_for(lambda: get(ioc.pv("JOB:MESSAGE")) == "phase 2")
     wait_for(lambda: get(ioc.pv("JOB:OUTPUT")) == "first\nsecond")
 
@@ -91,7 +87,7 @@ def test_command_estimate_comes_from_the_command_and_remaining_counts_down(ioc):
     assert queued["estimate"] == 3.0
     wait_for(lambda: get_value(ioc.pv("QUEUE:ETA")) == 3.0)
     assert get_value(ioc.pv("QUEUE:ETA:UNKNOWN")) == 0
-    put(ioc.pv("QUEUE:START"), 1)
+    put_checked(ioc.pv("QUEUE:START"), 1)
     wait_for(lambda: get_value(ioc.pv("JOB:ID")) == job_id)
     assert get_value(ioc.pv("JOB:ESTIMATE")) == 3.0
     assert get(ioc.pv("JOB:ESTIMATE:SOURCE")) == "command"
@@ -103,9 +99,9 @@ def test_history_gives_the_estimate_for_a_script_seen_before(ioc):
     script = "import time\ntime.sleep(0.5)\n"
     (first,) = add(ioc, {"script": script})
     assert get_json(ioc.pv("QUEUE"))[0]["estimate_source"] == "unknown"
-    put(ioc.pv("QUEUE:START"), 1)
+    put_checked(ioc.pv("QUEUE:START"), 1)
     wait_for(lambda: run_status(ioc, first) == "finished")
-    put(ioc.pv("QUEUE:STOP"), 1)
+    put_checked(ioc.pv("QUEUE:STOP"), 1)
     add(ioc, {"script": script})
     job = get_json(ioc.pv("QUEUE"))[0]
     assert job["estimate_source"] == "history" and 0.5 <= job["estimate"] < 2.0
@@ -113,7 +109,7 @@ def test_history_gives_the_estimate_for_a_script_seen_before(ioc):
 
 def test_unknown_estimates_are_nan_with_an_invalid_alarm_never_made_up(ioc):
     add(ioc, {"script": "import time\ntime.sleep(3)\n"})
-    put(ioc.pv("QUEUE:START"), 1)
+    put_checked(ioc.pv("QUEUE:START"), 1)
     wait_for(lambda: get(ioc.pv("STATE")) == "RUNNING")
     pv = epics.PV(ioc.pv("JOB:REMAINING"), form="time")
     wait_for(lambda: pv.connected)
@@ -126,7 +122,7 @@ def test_output_is_kept_per_job_bounded_with_head_and_tail(ioc):
     script = ("import sys\nprint('HEAD')\nfor i in range(200000):\n"
               "    sys.stdout.write('x' * 50 + '\\n')\nprint('TAIL')\n")
     (job_id,) = add(ioc, {"script": script})
-    put(ioc.pv("QUEUE:START"), 1)
+    put_checked(ioc.pv("QUEUE:START"), 1)
     wait_for(lambda: run_status(ioc, job_id) == "finished", timeout=30)
     output = record(ioc, job_id)["runs"][0]["output"]
     assert output.startswith("HEAD\n") and output.endswith("TAIL\n")
@@ -142,7 +138,7 @@ def test_a_script_generator_batch_shows_overall_progress(ioc):
                                                 for row in rows]})
     assert [j["batch"]["index"] for j in get_json(ioc.pv("QUEUE"))] == [1, 2, 3, 4]
     pv, seen = monitor(ioc, "BATCH:PROGRESS")
-    put(ioc.pv("QUEUE:START"), 1)
+    put_checked(ioc.pv("QUEUE:START"), 1)
     wait_for(lambda: (b := get_json(ioc.pv("BATCH"))) and b["index"] == 3 and b)
     assert get_json(ioc.pv("BATCH"))["name"] == "T scan"
     wait_for(lambda: run_status(ioc, ids[-1]) == "finished", timeout=20)
@@ -155,5 +151,5 @@ def test_a_script_generator_batch_shows_overall_progress(ioc):
 def test_comment_tags_report_progress_without_an_import(ioc):
     script = "import time\ntime.sleep(0.3)\n# progress 1/2\ntime.sleep(1.0)\n# progress 2/2\n"
     add(ioc, {"script": script})
-    put(ioc.pv("QUEUE:START"), 1)
+    put_checked(ioc.pv("QUEUE:START"), 1)
     wait_for(lambda: get_value(ioc.pv("JOB:PROGRESS")) == 50.0)

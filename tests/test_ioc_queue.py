@@ -1,6 +1,7 @@
 """Issue 2 end to end: a real IOC process, driven by pyepics and caproto's client."""
 import json
 import os
+import re
 import zlib
 
 import epics
@@ -9,7 +10,7 @@ from caproto import ErrorResponseReceived
 
 from ca import (fresh, fresh_json, get, get_json, get_value, put, put_checked, read,
                 refusal)
-from conftest import wait_for
+from conftest import IOC, add, wait_for
 
 
 def history(ioc):
@@ -22,10 +23,6 @@ def finished(ioc, job_id, status="finished"):
                     timeout=20, what=f"job {job_id} {status}")
 
 
-def add(ioc, job) -> list[int]:
-    put(ioc.pv("QUEUE:ADD"), job)
-    return list(get_value(ioc.pv("QUEUE:ADD:IDS")))
-
 
 def test_a_command_job_runs_in_its_own_process_and_lands_in_history(ioc):
     ids = add(ioc, {"command": "wait", "args": {"seconds": 1.5}})
@@ -36,7 +33,7 @@ def test_a_command_job_runs_in_its_own_process_and_lands_in_history(ioc):
     assert get_value(ioc.pv("QUEUE:LEN")) == 1 and list(get_value(ioc.pv("QUEUE:IDS"))) == ids
     assert get(ioc.pv("QUEUE:STATE")) == "STOPPED" and get(ioc.pv("STATE")) == "IDLE"
 
-    put(ioc.pv("QUEUE:START"), 1)
+    put_checked(ioc.pv("QUEUE:START"), 1)
     wait_for(lambda: get(ioc.pv("STATE")) == "RUNNING", what="RUNNING")
     assert get_value(ioc.pv("JOB:ID")) == ids[0]
     assert get(ioc.pv("JOB:NAME")) == "wait(seconds=1.5)"
@@ -53,11 +50,11 @@ def test_each_job_is_its_own_process_group(ioc):
     script = ("import os\nprint('pid', os.getpid(), 'pgid', os.getpgid(0), 'ppid', "
               "os.getppid())\n")
     ids = add(ioc, [{"script": script, "name": "who am i"}, {"script": script}])
-    put(ioc.pv("QUEUE:START"), 1)
+    put_checked(ioc.pv("QUEUE:START"), 1)
     finished(ioc, ids[1])
     outputs = []
     for job_id in ids:
-        put(ioc.pv("QUEUE:GET"), str(job_id))
+        put_checked(ioc.pv("QUEUE:GET"), str(job_id))
         record = wait_for(lambda: (r := get_json(ioc.pv("QUEUE:GET:RESULT"))) and
                           r["id"] == job_id and r)
         outputs.append(record["runs"][0]["output"].split())
@@ -68,25 +65,26 @@ def test_each_job_is_its_own_process_group(ioc):
 
 def test_a_typed_newline_inside_a_json_string_runs_as_two_lines(ioc):
     # caput -S sends the real newline; the JSON string then holds a control character
-    put(ioc.pv("QUEUE:ADD"), '{"script": "x = 41\nprint(x + 1)", "name": "two lines"}')
-    job_id = get_value(ioc.pv("QUEUE:ADD:IDS"))[0]
-    put(ioc.pv("QUEUE:START"), 1)
+    (job_id,) = add(ioc, '{"script": "x = 41\nprint(x + 1)", "name": "two lines"}')
+    put_checked(ioc.pv("QUEUE:START"), 1)
     finished(ioc, job_id)
-    put(ioc.pv("QUEUE:GET"), str(job_id))
-    wait_for(lambda: get_json(ioc.pv("QUEUE:GET:RESULT"))["runs"][0]["output"] == "42\n")
+    put_checked(ioc.pv("QUEUE:GET"), str(job_id))        # the put completes with the result set
+    result = get_json(ioc.pv("QUEUE:GET:RESULT"))
+    assert result["id"] == job_id and result["runs"][0]["output"] == "42\n"
 
 
 def test_script_files_come_from_the_script_folders_only(ioc):
     (ioc.scripts / "hello.py").write_text("print('hello from a file')\n")
     ids = add(ioc, {"script_file": "hello.py"})
     assert get_json(ioc.pv("QUEUE"))[0]["name"] == "hello.py"
-    for bad, why in [("../config.yaml", "inside a script folder"),
-                     ("/etc/passwd", "inside a script folder"),
+    for bad, why in [("../config.yaml", "'../config.yaml'.*inside a script folder"),
+                     ("/etc/passwd", "'/etc/passwd'.*inside a script folder"),
                      ("nope.py", "no script 'nope.py'.*available: hello.py")]:
-        with pytest.raises(ErrorResponseReceived):
+        with pytest.raises(ErrorResponseReceived) as refused:
             put_checked(ioc.pv("QUEUE:ADD"), {"script_file": bad})
-        assert wait_for(lambda: get(ioc.pv("ERROR"))) and \
-            __import__("re").search(why, get(ioc.pv("ERROR")))
+        # this refusal's own words, in the put and in ERROR: not the previous iteration's
+        assert re.search(why, refusal(refused)), refusal(refused)
+        assert re.search(why, get(ioc.pv("ERROR"))) and bad in get(ioc.pv("ERROR"))
     assert list(get_value(ioc.pv("QUEUE:IDS"))) == ids
 
 
@@ -102,14 +100,14 @@ def test_a_list_is_queued_in_order_and_pos_places_jobs(ioc):
 def test_stop_lets_the_current_job_finish_and_clear_empties(ioc):
     first, second = add(ioc, [{"command": "wait", "args": {"seconds": 1}},
                               {"command": "wait", "args": {"seconds": 1}}])
-    put(ioc.pv("QUEUE:START"), 1)
+    put_checked(ioc.pv("QUEUE:START"), 1)
     wait_for(lambda: get_value(ioc.pv("JOB:ID")) == first)
-    put(ioc.pv("QUEUE:STOP"), 1)
+    put_checked(ioc.pv("QUEUE:STOP"), 1)
     assert get(ioc.pv("QUEUE:STATE")) == "STOPPING"
     finished(ioc, first)
     wait_for(lambda: get(ioc.pv("QUEUE:STATE")) == "STOPPED")
     assert list(get_value(ioc.pv("QUEUE:IDS"))) == [second]
-    put(ioc.pv("QUEUE:CLEAR"), 1)
+    put_checked(ioc.pv("QUEUE:CLEAR"), 1)
     wait_for(lambda: get_value(ioc.pv("QUEUE:LEN")) == 0)
 
 
@@ -121,7 +119,7 @@ def test_stop_lets_the_current_job_finish_and_clear_empties(ioc):
 ])
 def test_a_failing_job_is_recorded_and_stops_the_queue(ioc, script, reason):
     bad, after = add(ioc, [{"script": script, "name": "bad"}, {"script": "pass"}])
-    put(ioc.pv("QUEUE:START"), 1)
+    put_checked(ioc.pv("QUEUE:START"), 1)
     run = finished(ioc, bad, "failed")
     assert reason in run["error"]
     if "ValueError" in reason:
@@ -133,9 +131,9 @@ def test_a_failing_job_is_recorded_and_stops_the_queue(ioc, script, reason):
 
 
 def test_continue_on_failure_mode_keeps_going(ioc):
-    put(ioc.pv("QUEUE:MODE"), "CONTINUE_ON_FAILURE")
+    put_checked(ioc.pv("QUEUE:MODE"), "CONTINUE_ON_FAILURE", enum=True)
     bad, good = add(ioc, [{"script": "1/0"}, {"script": "print('still here')"}])
-    put(ioc.pv("QUEUE:START"), 1)
+    put_checked(ioc.pv("QUEUE:START"), 1)
     finished(ioc, bad, "failed")
     finished(ioc, good)
     wait_for(lambda: get(ioc.pv("QUEUE:STATE")) == "STOPPED", what="the queue to run out")
@@ -154,13 +152,26 @@ REFUSALS = [
 ]
 
 
+@pytest.fixture(scope="module")
+def refusing_ioc(tmp_path_factory):
+    """One IOC for every refusal case: each starts from an empty queue and a new ERROR."""
+    server = IOC(tmp_path_factory.mktemp("refusals")).start()
+    yield server
+    server.stop()
+
+
 @pytest.mark.parametrize("payload,message", REFUSALS)
-def test_malformed_requests_are_refused_and_change_nothing(ioc, payload, message):
+def test_malformed_requests_are_refused_and_change_nothing(refusing_ioc, payload, message):
+    ioc = refusing_ioc
+    put_checked(ioc.pv("QUEUE:CLEAR"), 1)
     (kept,) = add(ioc, {"script": "pass", "name": "kept"})
+    error_before = get(ioc.pv("ERROR"))
     with pytest.raises(ErrorResponseReceived) as refused:
         put_checked(ioc.pv("QUEUE:ADD"), payload)
-    assert message in refusal(refused)
-    assert message in get(ioc.pv("ERROR"))
+    words = refusal(refused)
+    assert message in words
+    # ERROR shows THIS refusal (the cases differ, so an unchanged ERROR would show)
+    assert get(ioc.pv("ERROR")) == f"QUEUE:ADD: {words}" != error_before
     assert list(get_value(ioc.pv("QUEUE:IDS"))) == [kept]
     assert list(get_value(ioc.pv("QUEUE:ADD:IDS"))) == [kept]
 
@@ -195,7 +206,7 @@ def test_camonitor_sees_state_changes_as_they_happen(ioc):
                        callback=lambda char_value=None, **kw: seen.append(char_value))
     wait_for(lambda: monitor.connected and seen, what="monitor")
     (job_id,) = add(ioc, {"command": "wait", "args": {"seconds": 0.5}})
-    put(ioc.pv("QUEUE:START"), 1)
+    put_checked(ioc.pv("QUEUE:START"), 1)
     finished(ioc, job_id)
     wait_for(lambda: seen[-2:] == ["RUNNING", "IDLE"], what=f"monitor updates, saw {seen}")
     monitor.disconnect()
@@ -204,9 +215,9 @@ def test_camonitor_sees_state_changes_as_they_happen(ioc):
 def test_queue_and_history_survive_a_restart_and_ids_never_repeat(make_ioc):
     server = make_ioc().start()
     done = add(server, {"script": "pass", "name": "done"})[0]
-    put(server.pv("QUEUE:START"), 1)
+    put_checked(server.pv("QUEUE:START"), 1)
     finished(server, done)
-    put(server.pv("QUEUE:STOP"), 1)
+    put_checked(server.pv("QUEUE:STOP"), 1)
     waiting = add(server, [{"script": "pass", "name": "w1"}, {"script": "pass", "name": "w2"}])
     server.stop()
     server.start()
@@ -219,7 +230,7 @@ def test_queue_and_history_survive_a_restart_and_ids_never_repeat(make_ioc):
 def test_a_job_running_when_the_ioc_crashes_is_interrupted_not_rerun(make_ioc):
     server = make_ioc().start()
     (job_id,) = add(server, {"command": "wait", "args": {"seconds": 30}})
-    put(server.pv("QUEUE:START"), 1)
+    put_checked(server.pv("QUEUE:START"), 1)
     wait_for(lambda: fresh(server.pv("STATE")) == "RUNNING")
     server.kill()
     server.start()
@@ -234,7 +245,7 @@ def test_a_crash_of_the_ioc_takes_its_running_job_along(make_ioc, tmp_path, with
     pid_file = tmp_path / "job.pid"
     script = f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(60)\n"
     add(server, {"script": script})
-    put(server.pv("QUEUE:START"), 1)
+    put_checked(server.pv("QUEUE:START"), 1)
     pid = int(wait_for(lambda: pid_file.exists() and pid_file.read_text()))
     server.kill(with_launcher)
 
