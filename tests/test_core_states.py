@@ -11,11 +11,11 @@ from scriptserver.jobs.states import (QUEUE_TRANSITIONS, REFUSALS, REPORTS, TRAN
 REQUESTS = [e for e in Event if e not in REPORTS]
 
 
-@pytest.mark.parametrize("state,event", list(itertools.product(State, REQUESTS)))
+# What each allowed transition does is shown by the manager's behaviour tests
+# (tests/test_core_manager.py); here, every pair the table leaves out.
+@pytest.mark.parametrize("state,event", [(s, e) for s, e in itertools.product(State, REQUESTS)
+                                         if (s, e) not in TRANSITIONS])
 def test_a_request_the_table_lacks_is_refused_in_its_own_words(state, event):
-    if (state, event) in TRANSITIONS:
-        assert next_state(state, event) is TRANSITIONS[state, event]
-        return
     with pytest.raises(RequestRefused) as refused:
         next_state(state, event)
     words = str(refused.value)
@@ -25,10 +25,10 @@ def test_a_request_the_table_lacks_is_refused_in_its_own_words(state, event):
         assert "not possible while" not in words, (state, event, words)
 
 
-@pytest.mark.parametrize("state,event", list(itertools.product(State, sorted(REPORTS))))
+@pytest.mark.parametrize("state,event", [(s, e) for s, e in itertools.product(State, REPORTS)
+                                         if (s, e) not in TRANSITIONS])
 def test_a_report_the_table_lacks_is_stale_and_changes_nothing(state, event):
-    expected = TRANSITIONS.get((state, event), state)
-    assert next_state(state, event) is expected
+    assert next_state(state, event) is state
 
 
 @pytest.mark.parametrize("queue,event", list(itertools.product(QueueState, QueueEvent)))
