@@ -24,6 +24,7 @@ setup(
         "numpy>=1.24",
         "pydantic>=2.5",
         "pvapy>=5",
+        "pyflakes>=3",
     ],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6", "pyepics>=3.5", "p4p>=4.1"],

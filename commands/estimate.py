@@ -5,6 +5,9 @@
 stdin: a JSON list of ``[command name, typed arguments]``; stdout: a JSON list of
 seconds, ``null`` where there is no estimate or the estimate failed. Each command file
 is imported once per batch. Whatever the files print goes to stderr.
+
+With ``--parameters-valid`` first, the answer is instead, per call, what an IBEX script
+definition's ``parameters_valid`` says is wrong (``null``: nothing, or not a definition).
 """
 from __future__ import annotations
 
@@ -57,12 +60,33 @@ def _estimate_one(command: Command | None, name: str, args: dict[str, Any]) -> f
     return float(seconds)
 
 
+def parameters_problems(folders: list[Path], calls: list[tuple[str, dict[str, Any]]]
+                        ) -> list[str | None]:
+    """What each call's ``parameters_valid`` says is wrong (None: nothing to say)."""
+    imported: dict[Path, list[Command]] = {}
+    answers: list[str | None] = []
+    for name, args in calls:
+        try:
+            command = find_command(folders, name, imported)
+            check = command.parameters_problem
+            answers.append(check(**args) if check is not None else None)
+        except RequestRefused as refused:
+            answers.append(str(refused))
+        except (Exception, SystemExit) as error:
+            answers.append(f"{name}: parameters_valid failed: {type(error).__name__}: {error}")
+    return answers
+
+
 def main(argv: list[str] | None = None) -> int:
-    folders = [Path(a) for a in (sys.argv[1:] if argv is None else argv)]
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    ask = estimate_calls
+    if arguments[:1] == ["--parameters-valid"]:
+        ask, arguments = parameters_problems, arguments[1:]
+    folders = [Path(a) for a in arguments]
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     calls = json.load(sys.stdin)
     with stdout_kept_for_json() as out:
-        json.dump(estimate_calls(folders, [(n, a) for n, a in calls]), out)
+        json.dump(ask(folders, [(n, a) for n, a in calls]), out)
         out.write("\n")
     return 0
 

@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 from scriptserver.jobs.errors import RequestRefused
 
-from . import docstrings, ibex
+from . import declared, docstrings, ibex
 from .annotations import (CommandDefinitionError, enum_converter, json_value,
                           read_parameter_type, type_from_default)
 
@@ -36,6 +36,8 @@ class Command:
     description: dict[str, Any]
     call: Callable[..., Any]
     estimate: Callable[..., Any] | None = None
+    # an IBEX script definition's parameters_valid: None, or what is wrong, in words
+    parameters_problem: Callable[..., str | None] | None = None
 
     @property
     def name(self) -> str:
@@ -78,6 +80,7 @@ def function_command(function: Callable, path: Path,
     parameters = [_describe_parameter(name, p, hints.get(p.name, p.annotation), doc)
                   for p in _named_parameters(name, signature)]
     description = _description(name, doc, parameters, path, estimate is not None, "function")
+    description.update(declared.declarations(function, path))
     return Command(description, _with_enum_members(_awaited(function), hints),
                    _with_enum_members(_estimate_taking(estimate), hints) if estimate else None)
 
@@ -106,13 +109,17 @@ def script_definition_command(cls: type, path: Path) -> Command:
                                               annotation, param_doc))
     description = _description(name, doc, parameters, path, ibex.has_own_estimate(cls),
                                "script_definition")
+    description.update(declared.declarations(cls.run, path))
+
+    def parameters_problem(**args: Any) -> str | None:
+        problem = ibex.make_instance(cls).parameters_valid(**ibex.with_defaults(signature, args))
+        return f"{name}: {str(problem).strip()}" if problem else None
 
     def call(**args: Any) -> Any:
         definition = ibex.make_instance(cls)
         full = ibex.with_defaults(signature, args)
-        problem = definition.parameters_valid(**full)
-        if problem:
-            raise RequestRefused(f"{name}: {str(problem).strip()}")
+        if problem := parameters_problem(**args):
+            raise RequestRefused(problem)
         result = definition.run(**full)
         if isinstance(result, str) and result.strip():
             raise ibex.ScriptDefinitionError(f"{name}: {result.strip()}")
@@ -126,7 +133,8 @@ def script_definition_command(cls: type, path: Path) -> Command:
         return definition.estimate_time(**full)
 
     call.__name__ = estimate.__name__ = name
-    return Command(description, call, estimate if description["has_estimate"] else None)
+    return Command(description, call, estimate if description["has_estimate"] else None,
+                   parameters_problem)
 
 
 def _description(name: str, doc: str | None, parameters: list[dict], path: Path,

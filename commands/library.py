@@ -127,6 +127,27 @@ class CommandLibrary:
             estimates[index] = float(seconds) if isinstance(seconds, (int, float)) else None
         return estimates
 
+    async def parameters_problems(self, calls: list[tuple[str, dict[str, Any]]]
+                                  ) -> list[str | None]:
+        """What each IBEX script definition's ``parameters_valid`` says of its call (None:
+        valid), asked in one subprocess: instrument code never runs in the IOC. A call
+        that cannot be asked (the subprocess failed) is reported as such, never as valid."""
+        if not calls:
+            return []
+        typed = []
+        for name, args in calls:
+            try:
+                typed.append([name, validate.check_call(self.get(name), args)])
+            except RequestRefused:
+                typed.append([name, args])       # its type problem is reported already
+        try:
+            return await run_json([self.python, "-m", ESTIMATE, "--parameters-valid",
+                                   *map(str, self.folders)], self.timeout,
+                                  stdin=json.dumps(typed).encode())
+        except SubprocessProblem as problem:
+            return [f"{name}: parameters_valid could not be asked: {problem}"
+                    for name, _ in calls]
+
     # --- inside ----------------------------------------------------------------------
 
     def _files_stamp(self) -> tuple:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from scriptserver.jobs.errors import RequestRefused
 from scriptserver.jobs.manager import JobManager, NewJob
-from scriptserver.jobs.queue import Job, Where, is_index
+from scriptserver.jobs.queue import Where, is_index
 from scriptserver.jobs.spec import parse_job, parse_json, type_name
 
 from .gate import ACTING
@@ -27,27 +27,13 @@ Action = Callable[["ScriptServer", Any], Awaitable[None]]
 
 
 async def add(server: "ScriptServer", value: str) -> None:
-    jobs, where, batch = server.admission.jobs(value)
+    jobs, where, batch = await server.admission.admit(value)
     await _queue(server, jobs, where, batch)
 
 
 async def validate(server: "ScriptServer", value: str) -> None:
-    """Check jobs exactly as QUEUE:ADD would, and estimate them, without queueing."""
-    try:
-        checked, where, _ = server.admission.jobs(value)
-        server.manager.queue.insert_index(where)
-    except RequestRefused as err:
-        server.notes.validation = {"valid": False, "error": str(err)}
-    else:
-        jobs = [Job(i, new.spec, new.estimate, new.estimate_source, new.pausable)
-                for i, new in enumerate(server.estimator.from_history(checked))]
-        for found in await server.estimator.from_commands(jobs):
-            jobs[found.job_id].estimate = round(found.seconds, 3)
-            jobs[found.job_id].estimate_source = found.source
-        server.notes.validation = {"valid": True, "jobs": [
-            {k: j.describe()[k] for k in ("name", "kind", "estimate", "estimate_source",
-                                          "pausable")} for j in jobs]}
-    await server.publish({Topic.VALIDATED})
+    """Every problem, the estimate, then a dry run (ioc/validating.py); nothing queued."""
+    await server.validator.validate(value, server.manager.queue)
 
 
 async def move(server: "ScriptServer", value: str) -> None:
@@ -77,7 +63,8 @@ async def repeat(server: "ScriptServer", value: str) -> None:
 
 async def edit(server: "ScriptServer", value: str) -> None:
     data = request(value, "edit", {"id", "job"}, set())
-    new = server.estimator.from_history([server.admission.check(parse_job(data["job"]))])[0]
+    new = server.estimator.from_history([await server.admission.admit_one(
+        parse_job(data["job"]))])[0]
     await server.apply(server.manager.edit(data["id"], new))
     server.estimate_later([server.manager.queue.get(data["id"])])
 
@@ -92,7 +79,7 @@ async def requeue(server: "ScriptServer", value: str) -> None:
         raise RequestRefused(f"no job has id {again['id']!r}")
     spec = parse_job(again.get("job", record["job"]))
     where = Where(again.get("pos"), again.get("before"), again.get("after"))
-    await _queue(server, [server.admission.check(spec)], where, None)
+    await _queue(server, [await server.admission.admit_one(spec)], where, None)
 
 
 async def get(server: "ScriptServer", value: str) -> None:

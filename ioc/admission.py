@@ -1,23 +1,27 @@
 """Admission: what a client put becomes before anything is queued.
 
-Parses the JSON of a put, checks each job's shape, and checks it against what
-exists here (the command and its signature, the script folders, the script's
-syntax). Anything wrong raises RequestRefused naming the job and the problem.
+Parses the JSON of a put, checks each job's shape, and reviews it against what
+exists here (``commands.review``: the command and its signature, the script folders,
+the script's syntax, names and command calls, main's parameters; ``admit`` also asks
+IBEX script definitions' ``parameters_valid``). Anything wrong raises RequestRefused
+naming the job and listing every problem.
 """
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from typing import Any, Callable, TypeVar
 
 from scriptserver.commands.library import CommandLibrary
+from scriptserver.commands.review import Review, review
 from scriptserver.commands.scripts import ScriptFolders
 from scriptserver.jobs.errors import RequestRefused
 from scriptserver.jobs.manager import NewJob
 from scriptserver.jobs.queue import Where
 from scriptserver.jobs.spec import JobSpec, parse_job, parse_json, type_name
-from scriptserver.jobs.tags import has_pause_points
 
 MAX_JOBS_PER_ADD = 100_000
 PLACES = ("pos", "before", "after")          # where jobs go: see jobs.queue.Where
+T = TypeVar("T")
 
 
 class Admission:
@@ -25,41 +29,61 @@ class Admission:
         self.commands = commands
         self.scripts = scripts
 
+    def review(self, spec: JobSpec) -> Review:
+        """Every static problem of a job (the one path: queue, edit, pre-run, VALIDATE)."""
+        return review(spec, self.commands, self.scripts)
+
     def check(self, spec: JobSpec) -> NewJob:
         """Check a job against what exists here; the job to queue, with what was found."""
-        return NewJob(spec, pausable=self._check(spec))
+        return self._checked(spec)[0]
 
-    def _check(self, spec: JobSpec) -> bool:
-        """Refuse a job that cannot run here; whether it can pause at a safe place."""
-        body = spec.body
-        if spec.kind == "command":
-            self.commands.check_call(body["command"], body.get("args", {}))
-            return True
-        if spec.kind == "script_file":
-            source = self.scripts.resolve(body["script_file"]).read_text(errors="replace")
-            name = body["script_file"]
-        else:
-            source, name = body["script"], "the script"
-        try:
-            compile(source, name, "exec")
-        except SyntaxError as err:
-            raise RequestRefused(f"{name} has a syntax error at line {err.lineno}: {err.msg}") \
-                from None
-        except ValueError as err:
-            raise RequestRefused(f"{name} cannot be compiled: {err}") from None
-        return has_pause_points(source)
+    async def admit_one(self, spec: JobSpec) -> NewJob:
+        """``check``, plus the IBEX script definitions' own ``parameters_valid``."""
+        return (await self._admit([spec]))[0]
 
-    def jobs(self, value: str) -> tuple[list[NewJob], Where, str | None]:
-        """(checked jobs, where they go, batch name) for a QUEUE:ADD or VALIDATE put."""
+    async def admit(self, value: str) -> tuple[list[NewJob], Where, str | None]:
+        """(checked jobs, where they go, batch name) for a QUEUE:ADD put: every job
+        checked, IBEX script definitions' ``parameters_valid`` included (all the put's
+        calls asked at once, in one subprocess)."""
         specs, where, batch = self.parse(value)
-        return self.check_all(specs), where, batch
+        return await self._admit(specs), where, batch
 
-    def check_all(self, specs: list[JobSpec]) -> list[NewJob]:
-        checked = []
+    async def _admit(self, specs: list[JobSpec]) -> list[NewJob]:
+        checked, reviews = await off_the_loop(specs, self._check_all, specs)
+        for i, problems in enumerate(await self.definition_problems(reviews)):
+            if problems:
+                with _numbered(i, len(specs)):
+                    raise RequestRefused("; ".join(problems))
+        return checked
+
+    def _check_all(self, specs: list[JobSpec]) -> tuple[list[NewJob], list[Review]]:
+        checked, reviews = [], []
         for i, spec in enumerate(specs):
             with _numbered(i, len(specs)):
-                checked.append(self.check(spec))
-        return checked
+                new, found = self._checked(spec)
+            checked.append(new)
+            reviews.append(found)
+        return checked, reviews
+
+    async def definition_problems(self, reviews: list[Review]) -> list[list[str]]:
+        """Per job, what IBEX script definitions' ``parameters_valid`` says of its calls
+        (asked in one subprocess, only if there are any), with script lines."""
+        asked = [(i, line, name, args) for i, found in enumerate(reviews)
+                 for line, name, args in found.definition_calls]
+        problems: list[list[str]] = [[] for _ in reviews]
+        if not asked:
+            return problems
+        answers = await self.commands.parameters_problems([(n, a) for _, _, n, a in asked])
+        for (i, line, _, _), answer in zip(asked, answers):
+            if answer:
+                problems[i].append(f"line {line}: {answer}" if line else answer)
+        return problems
+
+    def _checked(self, spec: JobSpec) -> tuple[NewJob, Review]:
+        found = self.review(spec)
+        if found.problems:
+            raise RequestRefused(found.refusal())
+        return NewJob(spec, pausable=bool(found.details.get("pausable"))), found
 
     @staticmethod
     def parse(value: str) -> tuple[list[JobSpec], Where, str | None]:
@@ -92,6 +116,14 @@ class Admission:
             with _numbered(i, len(data)):
                 specs.append(parse_job(item))
         return specs, Where(**places), batch
+
+
+async def off_the_loop(specs: list[JobSpec], function: Callable[..., T], *args: Any) -> T:
+    """Run a review of scripts in a thread: pyflakes on a 1 MB script takes seconds, and
+    the IOC keeps serving meanwhile. Command jobs alone are quick, checked in place."""
+    if all(spec.kind == "command" for spec in specs):
+        return function(*args)
+    return await asyncio.to_thread(function, *args)
 
 
 class _numbered:

@@ -36,6 +36,7 @@ class Topic(str, Enum):
     COMMANDS = "commands"
     ERROR = "error"
     VALIDATED = "validated"
+    PHASES = "phases"
     USERS = "users"
 
 
@@ -73,7 +74,7 @@ class PV:
         return getattr(status, self.view)
 
 
-LIVE = (T.JOB, T.PROGRESS, T.ELAPSED)          # what the time left depends on
+LIVE = (T.JOB, T.PROGRESS, T.ELAPSED, T.PHASES)          # what the time left depends on
 
 PVS: list[PV] = [
     # -- status ---------------------------------------------------------------
@@ -129,6 +130,11 @@ PVS: list[PV] = [
        (T.JOB, T.LINE), "stack"),
     PV("JOB:MESSAGE", "text", "latest message or phase the job reported", (T.JOB, T.MESSAGE),
        "message"),
+    PV("JOB:PHASE", "text", "the phase the job is in now (with phase(name): ...; empty when "
+       "none)", (T.JOB, T.PHASES), "phase"),
+    PV("JOB:PHASES", "json", "the job's phases: [{name, state (waiting, running, finished, "
+       "failed), expected, actual (seconds), started}]", (T.JOB, T.PHASES), "phases",
+       size=INPUT),
     PV("JOB:OUTPUT", "text", "last lines of the job's stdout and stderr", (T.JOB, T.OUTPUT),
        "output", size=64_000),
     PV("HISTORY", "json", "past runs, newest first: id, name, status, start, end, duration, "
@@ -168,10 +174,13 @@ PVS: list[PV] = [
        '"pos": ...} with edits', action="requeue", size=INPUT),
     PV("HISTORY:CLEAR", "long", "clear the history shown in HISTORY (runs stay stored, for "
        "estimates and QUEUE:GET)", action="clear_history"),
-    PV("VALIDATE", "json", "check a job (or a list) exactly as QUEUE:ADD would, and estimate "
-       "it, without queueing anything", action="validate", size=INPUT),
-    PV("VALIDATE:RESULT", "json", 'the verdict on the last VALIDATE: {"valid": true, "jobs": '
-       '[name, estimate, ...]} or {"valid": false, "error": "..."}', T.VALIDATED, "validation"),
+    PV("VALIDATE", "json", "check and dry-run a job, a list, a queued job's id or \"queue\" "
+       "(the whole queue), without queueing or changing anything", action="validate",
+       size=INPUT),
+    PV("VALIDATE:RESULT", "json", 'the verdict on the last VALIDATE: {"valid", "finished" (the '
+       'dry run is done), "problems": [{job, line, text}], "warnings", "jobs": [{name, '
+       'estimate, dry_run: {status, seconds, output}}], "estimate"}', T.VALIDATED,
+       "validation", size=BIG),
     PV("JOB:PAUSE", "long", "pause the job at its next pause point", action="pause"),
     PV("JOB:PAUSE:NOW", "long", "pause the job at its next Python line", action="pause_now"),
     PV("JOB:RESUME", "long", "continue the paused job (or the held queue)", action="resume"),

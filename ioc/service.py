@@ -32,6 +32,7 @@ from .gate import ACTING, Gate
 from .pvs import PV, Topic
 from .serialized import Serialized
 from .status import LiveJob, Notes, StatusView
+from .validating import Validator
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,8 @@ class ScriptServer:
         self.serialized = Serialized()
         self.status = StatusView(self.manager, self.commands, self.serialized, self.notes)
         self.gate = self.status.gate = Gate(config.access, config.prefix)
+        self.validator = Validator(self.admission, self.estimator, self.runner, self._payload,
+                                   self._show_validation)
         self._publish: Publish | None = None
         self._events: asyncio.Queue = asyncio.Queue()
         self._tasks: list[asyncio.Task] = []
@@ -134,7 +137,8 @@ class ScriptServer:
                 self.notes.added = effect.ids
             elif isinstance(effect, fx.Launch):
                 self._launch(effect.job)
-                topics |= {Topic.PROGRESS, Topic.LINE, Topic.MESSAGE, Topic.OUTPUT}
+                topics |= {Topic.PROGRESS, Topic.LINE, Topic.MESSAGE, Topic.OUTPUT,
+                           Topic.PHASES}
             elif isinstance(effect, fx.Control):
                 CONTROLS[effect.action](self.runner)
         await self.publish(topics)
@@ -168,11 +172,22 @@ class ScriptServer:
 
     def _launch(self, job: Job) -> None:
         self.status.live = LiveJob()
+        self.spawn(self.runner.launch(job.id, self._payload(job)), f"running job {job.id}")
+
+    def _payload(self, job: Job) -> dict[str, Any]:
+        """What a job process is sent: the job and what it needs to run (or dry-run) it."""
         payload: dict[str, Any] = {"job": job.describe(),
                                    "command_folders": [str(f) for f in self.config.commands],
                                    "script_folders": [str(f) for f in self.config.scripts],
                                    "line_interval": self.config.line_interval}
-        self.spawn(self.runner.launch(job.id, payload), f"running job {job.id}")
+        if job.kind != "command":       # checked again in the job process, against these
+            payload["command_descriptions"] = self.commands.describe()
+            payload["script_name"] = job.spec.body.get("script_file", "the script")
+        return payload
+
+    async def _show_validation(self, result: dict[str, Any]) -> None:
+        self.notes.validation = result
+        await self.publish({Topic.VALIDATED})
 
     def _on_job_event(self, kind: str, data: dict[str, Any]) -> None:
         self._events.put_nowait((kind, data))
@@ -212,7 +227,8 @@ class ScriptServer:
                                          traceback=outcome.get("traceback", ""),
                                          output=outcome.get("output", ""))
         run = next((e.run for e in effects if isinstance(e, fx.RunRecorded)), None)
-        topics = {Topic.JOB, Topic.PROGRESS, Topic.LINE, Topic.MESSAGE, Topic.OUTPUT}
+        topics = {Topic.JOB, Topic.PROGRESS, Topic.LINE, Topic.MESSAGE, Topic.OUTPUT,
+                  Topic.PHASES}
         if job is not None and run is not None and run.status == "failed":
             self.notes.error = f"job {job.id} ({job.name}) failed: {run.error}"
             self.notes.error_time = time.time()
@@ -268,5 +284,6 @@ REPORTS: dict[str, Callable[[ScriptServer, dict[str, Any]], Awaitable[None]]] = 
     "progress": lambda s, d: s._live(d, "progress", Topic.PROGRESS),
     "message": lambda s, d: s._live(d, "message", Topic.MESSAGE),
     "output": lambda s, d: s._live(d, "output", Topic.OUTPUT),
+    "phases": lambda s, d: s._live(d, "phases", Topic.PHASES),
     "error": ScriptServer._runner_error,
 }

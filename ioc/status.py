@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from scriptserver.jobs import estimates
+from scriptserver.jobs import phases as job_phases
 from scriptserver.jobs.manager import JobManager
 from scriptserver.jobs.queue import Job
 
@@ -30,6 +31,7 @@ class LiveJob:
     stack: list = field(default_factory=list)
     message: str = ""
     output: str = ""
+    phases: list = field(default_factory=list)   # as the job reports them (jobs/phases.py)
 
 
 @dataclass
@@ -197,6 +199,14 @@ class StatusView:
     def output(self) -> str:
         return self.live.output
 
+    @property
+    def phase(self) -> str:
+        return job_phases.current(self.live.phases)
+
+    @property
+    def phases(self) -> list:
+        return self.live.phases
+
     # -- history, commands, errors -------------------------------------------------
 
     @property
@@ -246,6 +256,9 @@ class StatusView:
         job, run = self.manager.current, self.manager.run
         if job is None or run is None:
             return None
+        by_phases = job_phases.remaining(self.live.phases, time.time())
+        if by_phases is not None:               # the job's own plan beats extrapolation
+            return by_phases
         return estimates.remaining(run.active(time.time()), self.live.progress, job.estimate)
 
     def _eta(self) -> tuple[float, int]:

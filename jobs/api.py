@@ -1,6 +1,6 @@
 """The job API: what a script-server-aware script or command imports.
 
-    from scriptserver.jobs.api import progress, pause_point, message, is_dry_run
+    from scriptserver.jobs.api import progress, pause_point, message, is_dry_run, phase
 
 Outside the script server (plain ``python script.py``) every call is a no-op,
 so the same script runs unchanged on a laptop. Inside, the calls travel to the
@@ -8,7 +8,8 @@ server over the job's channel, rate-limited so a tight loop cannot flood it.
 """
 from __future__ import annotations
 
-from typing import Any, Protocol
+from contextlib import contextmanager
+from typing import Any, Iterator, Protocol
 
 
 class _Runtime(Protocol):
@@ -16,6 +17,9 @@ class _Runtime(Protocol):
 
     def report(self, kind: str, value: Any) -> None: ...
     def pause_point(self) -> None: ...
+    def plan_phases(self, planned: list) -> None: ...
+    def phase_started(self, name: str, expected: float | None) -> None: ...
+    def phase_ended(self, name: str, failed: bool) -> None: ...
 
 
 _runtime: _Runtime | None = None      # set by the worker inside a job process
@@ -44,3 +48,33 @@ def message(text: str) -> None:
 def is_dry_run() -> bool:
     """True when the job is being validated, not run for real: move nothing."""
     return bool(_runtime and _runtime.dry_run)
+
+
+@contextmanager
+def phase(name: str, expected_seconds: float | None = None) -> Iterator[None]:
+    """A named step of the job, shown in P:JOB:PHASE and P:JOB:PHASES::
+
+        with phase("count", expected_seconds=600):
+            ...
+
+    It is ``running`` inside the block, then ``finished`` (or ``failed`` if the block
+    raised). While every phase not yet done declares ``expected_seconds``, the job's
+    remaining time is their sum (minus the time the running one has taken).
+    """
+    if _runtime is None:
+        yield
+        return
+    _runtime.phase_started(str(name), expected_seconds)
+    try:
+        yield
+    except BaseException:
+        _runtime.phase_ended(str(name), failed=True)
+        raise
+    _runtime.phase_ended(str(name), failed=False)
+
+
+def plan_phases(*planned: str | tuple[str, float | None]) -> None:
+    """Declare the phases to come, shown as ``waiting`` until they start:
+    ``plan_phases(("align", 30), ("count", 600), "save")``."""
+    if _runtime is not None:
+        _runtime.plan_phases(list(planned))

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from .calls import calls_any, parse_or_none
+
 PAUSE_TAG = re.compile(r"^(\s*)#\s*pause\s*$", re.IGNORECASE)
 PROGRESS_TAG = re.compile(r"^(\s*)#\s*progress\s+(\d+(?:\.\d+)?)\s*(?:/\s*(\d+(?:\.\d+)?)|(%))\s*$",
                           re.IGNORECASE)
@@ -28,6 +30,9 @@ def rewrite(source: str) -> str:
 
 
 def has_pause_points(source: str) -> bool:
-    """Whether a script can pause at a safe place (it calls pause_point or has a '# pause' tag)."""
-    return any(name in source for name in API_NAMES) or any(
-        PAUSE_TAG.match(line) for line in source.splitlines())
+    """Whether a script can pause at a safe place: a '# pause' tag, or a real call of
+    pause_point (found with ast: a comment or string mentioning it does not count)."""
+    if any(PAUSE_TAG.match(line) for line in source.splitlines()):
+        return True
+    tree = parse_or_none(source)
+    return tree is not None and calls_any(tree, API_NAMES)

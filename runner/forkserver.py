@@ -170,7 +170,8 @@ def main() -> None:
     prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     signal.signal(signal.SIGTERM, stop)
     errors = preload(["scriptserver.runner.worker", "scriptserver.commands.loader",
-                      "scriptserver.commands.validate"] + json.loads(sys.argv[2]))
+                      "scriptserver.commands.validate", "scriptserver.commands.checks",
+                      "scriptserver.runner.script_env"] + json.loads(sys.argv[2]))
     control.send(json.dumps({"ready": os.getpid(), "preload_errors": errors}).encode())
     try:
         serve(control)

@@ -8,6 +8,7 @@ nothing it started can still be running when the next job starts.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import os
@@ -247,6 +248,8 @@ class JobRunner:
         self.forkserver: ForkServer | None = None
         self.job: RunningJob | None = None
         self._retired: list[ForkServer] = []
+        self._dry_run_ids = itertools.count(-1, -1)   # never a real job's id
+        self._dry_runs = 0                               # dry runs under way
 
     async def start(self) -> dict[str, str]:
         self.forkserver = ForkServer(self.preload)
@@ -262,6 +265,8 @@ class JobRunner:
                 await self._drop_retired()
 
     async def _drop_retired(self) -> None:
+        if self.job is not None or self._dry_runs:
+            return                      # a retired fork server still reports their ends
         while self._retired:
             await self._retired.pop().retire()
 
@@ -323,6 +328,28 @@ class JobRunner:
         outcome = running.outcome or {"status": "failed", "error": exit_reason(status)}
         if running.abort_requested:           # the manager records it as aborted or halted
             outcome.setdefault("error", "ended by the operator")
+        return outcome
+
+    async def dry_run(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Run a job as a dry run through the same fork server, beside (never as) the
+        running job: what it reports is kept in its outcome, not told to the listener.
+        Cancelling this ends the dry run's process group at once."""
+        reports: dict[str, Any] = {}
+        running = RunningJob(next(self._dry_run_ids), lambda kind, data: reports.update(
+            {kind: data.get("v", data)}), OutputLog())
+        self._dry_runs += 1
+        try:
+            outcome = await self._run(running, {**payload, "dry_run": True})
+        except asyncio.CancelledError:
+            running.abort(0.0)
+            raise
+        except LauncherDied as err:
+            outcome = {"status": "failed", "error": str(err)}
+        finally:
+            self._dry_runs -= 1
+        await self._drop_retired()
+        outcome["output"] = running.output.text()
+        outcome["phases"] = reports.get("phases", [])
         return outcome
 
     # -- control of the running job ------------------------------------------

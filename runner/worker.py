@@ -28,9 +28,13 @@ from typing import Any, Callable
 from scriptserver.commands.scripts import ScriptFolders
 from scriptserver.jobs import api, tags
 from scriptserver.jobs.errors import RequestRefused
+from scriptserver.jobs.phases import PhaseList
+
+from .simclock import SimulatedClock
 
 SAMPLE_INTERVAL = 0.1       # s between current-line samples, unless configured
 REPORT_INTERVAL = 0.05      # s: a kind of report is sent at most this often; the latest is kept
+real_monotonic = time.monotonic     # the rate limit runs on real time, even in a dry run
 
 
 class JobAborted(BaseException):
@@ -53,6 +57,8 @@ class Runtime:
         self._resumed = threading.Event()
         self._holding = False
         self.finished = threading.Event()
+        self.phases = PhaseList()
+        self.not_simulated: list[str] = []          # commands a dry run skipped
 
     def send(self, kind: str, **fields: Any) -> None:
         data = (json.dumps({"t": kind, **fields}) + "\n").encode()
@@ -63,7 +69,7 @@ class Runtime:
                 pass                             # the server went away; the job carries on
 
     def report(self, kind: str, value: Any) -> None:
-        now = time.monotonic()
+        now = real_monotonic()
         with self._lock:
             if now - self._last_sent.get(kind, 0.0) >= REPORT_INTERVAL:
                 self._last_sent[kind] = now
@@ -76,8 +82,26 @@ class Runtime:
         with self._lock:
             pending, self._pending = self._pending, {}
             for kind, value in pending.items():
-                self._last_sent[kind] = time.monotonic()
+                self._last_sent[kind] = real_monotonic()
                 self.send(kind, v=value)
+
+    def plan_phases(self, planned: list) -> None:
+        self.phases.plan(planned)
+        self.report("phases", self.phases.as_list(time.time()))
+
+    def phase_started(self, name: str, expected: float | None) -> None:
+        self.phases.start(name, expected, time.time())   # simulated in a dry run
+        self.report("phases", self.phases.as_list(time.time()))
+
+    def phase_ended(self, name: str, failed: bool) -> None:
+        self.phases.end(name, failed, time.time())
+        self.report("phases", self.phases.as_list(time.time()))
+
+    def skipped(self, command: str) -> None:
+        """A dry run met a command that does not say what it does in one: not run."""
+        if command not in self.not_simulated:
+            self.not_simulated.append(command)
+        print(f"dry run: {command} is not simulated; skipped", flush=True)
 
     def pause_point(self) -> None:
         if self.pause_requested.is_set():
@@ -171,31 +195,57 @@ def flush_reports(runtime: Runtime) -> None:
 
 # -- the three kinds of job ---------------------------------------------------
 
-def prepare_script(source: str, filename: str, params: dict) -> tuple[Callable[[], None], str]:
+def prepare_script(source: str, filename: str, params: dict, payload: dict[str, Any],
+                   runtime: Runtime) -> tuple[Callable[[], None], str]:
+    """The script as a callable: its module body, then ``main(**params)`` if it declares
+    a ``main`` with parameters (checked against main's signature, as a command's are)."""
+    from scriptserver.commands import checks, script_main
+    from scriptserver.commands.validate import check_call
+    from .script_env import script_globals
     source = tags.rewrite(source)
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    code = compile(source, filename, "exec")
-    namespace = {"__name__": "__main__", "__file__": filename, "params": params}
-    return (lambda: exec(code, namespace)), filename
+    # checked again just before it runs (here, not in the IOC: a big script takes seconds)
+    described = {c["name"]: c for c in payload.get("command_descriptions", [])}
+    found = checks.check_script(source, described, params)
+    if found.problems:
+        raise RequestRefused(checks.refusal(payload.get("script_name", filename),
+                                            found.problems))
+    tree = found.tree
+    assert tree is not None
+    code = compile(tree, filename, "exec")
+    namespace = script_globals(filename, params, list(described),
+                               [Path(f) for f in payload.get("command_folders", [])],
+                               runtime.dry_run, runtime.skipped)
+    main = script_main.main_description(tree)
+    typed = check_call(main, params) if main is not None else {}
+
+    def run_script() -> None:
+        exec(code, namespace)
+        if main is not None:
+            namespace[script_main.MAIN](**typed)
+
+    return run_script, filename
 
 
-def prepare(payload: dict[str, Any]) -> tuple[Callable[[], None], str]:
+def prepare(payload: dict[str, Any], runtime: Runtime) -> tuple[Callable[[], None], str]:
     """The job as a callable, and the file whose lines are 'the job's own lines'."""
     job = payload["job"]
     body = job["job"]
     params = body.get("params", {})
     if job["kind"] == "script":
-        return prepare_script(body["script"], f"<job {job['id']}>", params)
+        return prepare_script(body["script"], f"<job {job['id']}>", params, payload, runtime)
     if job["kind"] == "script_file":
         # resolved now, as it runs: the file may have changed or gone since it was queued
         path = ScriptFolders([Path(f) for f in payload["script_folders"]]).resolve(
             body["script_file"])
-        return prepare_script(path.read_text(), str(path), params)
+        return prepare_script(path.read_text(), str(path), params, payload, runtime)
     from scriptserver.commands.loader import load_command
     from scriptserver.commands.validate import check_call
     folders = [Path(f) for f in payload["command_folders"]]
     func, description = load_command(folders, body["command"])
     typed = check_call(description, body.get("args", {}))
+    if runtime.dry_run and not description.get("simulated"):
+        return (lambda: runtime.skipped(body["command"])), str(Path(description["module"]))
     return (lambda: func(**typed)), str(Path(description["module"]).resolve())
 
 
@@ -213,9 +263,20 @@ def describe_failure(err: BaseException, own_file: str) -> tuple[str, str]:
 
 
 def run(payload: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
+    if not runtime.dry_run:
+        return run_job(payload, runtime)
+    clock = SimulatedClock()
+    clock.install()
+    outcome = run_job({**payload, "line_interval": 0}, runtime)
+    outcome.update(simulated_seconds=round(clock.elapsed(), 3),
+                   not_simulated=runtime.not_simulated)
+    return outcome
+
+
+def run_job(payload: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
     own_file = "<job>"
     try:
-        job, own_file = prepare(payload)
+        job, own_file = prepare(payload, runtime)
         interval = payload.get("line_interval", SAMPLE_INTERVAL)
         if interval > 0:
             threading.Thread(target=sample_lines, daemon=True, args=(

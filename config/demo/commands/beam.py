@@ -3,11 +3,12 @@ import time
 from typing import Annotated
 
 try:
-    from scriptserver.jobs.api import message, pause_point, progress
+    from scriptserver.jobs.api import is_dry_run, message, pause_point, progress
 except ImportError:  # outside the script server
     def progress(done, total=None): pass
     def pause_point(): pass
     def message(text): pass
+    def is_dry_run(): return False
 
 STEP = 0.1  # seconds between progress reports
 
@@ -24,7 +25,8 @@ def set_ei(energy: Annotated[float, "meV", (0.5, 800)]) -> float:
 
     Returns the energy set.
     """
-    message(f"phasing choppers for {energy:g} meV")
+    # a dry run phases nothing: it only takes the (simulated) time phasing would take
+    message(f"{'dry run: ' if is_dry_run() else ''}phasing choppers for {energy:g} meV")
     total = estimate_set_ei(energy)
     start = time.monotonic()
     while (elapsed := time.monotonic() - start) < total:

@@ -4,11 +4,12 @@ import time
 from typing import Annotated, Literal
 
 try:
-    from scriptserver.jobs.api import message, pause_point, progress
+    from scriptserver.jobs.api import is_dry_run, message, pause_point, progress
 except ImportError:  # outside the script server
     def progress(done, total=None): pass
     def pause_point(): pass
     def message(text): pass
+    def is_dry_run(): return False
 
 STEP = 0.1        # s between progress reports
 SAVE_TIME = 0.3   # s to write the data file
@@ -43,7 +44,7 @@ def count(seconds: Annotated[float, "s", (0, 86400)],
             counts[name] += int(random.gauss(RATES[name] * step, (RATES[name] * step) ** 0.5))
         progress(counted, seconds + SAVE_TIME)
         pause_point()
-    message("saving data")
+    message("dry run: no data saved" if is_dry_run() else "saving data")
     time.sleep(SAVE_TIME)
     progress(1, 1)
     message("counts: " + ", ".join(f"{k} {v}" for k, v in counts.items()))

@@ -4,11 +4,12 @@ import time
 from genie_python.genie_script_generator import ScriptDefinition, cast_parameters_to
 
 try:
-    from scriptserver.jobs.api import message, pause_point, progress
+    from scriptserver.jobs.api import is_dry_run, message, pause_point, progress
 except ImportError:  # outside the script server
     def progress(done, total=None): pass
     def pause_point(): pass
     def message(text): pass
+    def is_dry_run(): return False
 
 RAMP_RATE = 10.0    # K/s (simulated)
 UAMPS_RATE = 2.0    # uA.h of beam per second (simulated)
@@ -28,7 +29,8 @@ class DoRun(ScriptDefinition):
             uamps: Beam to count, in uA.h.
         """
         total = self.estimate_time(temperature=temperature, field=field, uamps=uamps)
-        message(f"temperature {temperature:g} K, field {field:g} T")
+        dry = "dry run: " if is_dry_run() else ""     # nothing real is set in a dry run
+        message(f"{dry}temperature {temperature:g} K, field {field:g} T")
         start = time.monotonic()
         while (elapsed := time.monotonic() - start) < total:
             progress(elapsed, total)

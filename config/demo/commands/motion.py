@@ -6,11 +6,12 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 try:
-    from scriptserver.jobs.api import message, pause_point, progress
+    from scriptserver.jobs.api import is_dry_run, message, pause_point, progress
 except ImportError:  # outside the script server
     def progress(done, total=None): pass
     def pause_point(): pass
     def message(text): pass
+    def is_dry_run(): return False
 
 SPEED = 20.0  # mm/s
 SETTLE = 0.2  # s after each move
@@ -47,7 +48,8 @@ def move(axis: Axis, position: Annotated[float, "mm", (-50, 50)]) -> float:
         time.sleep(SETTLE)
         progress(1, 1)
     finally:
-        _write_positions(positions)
+        if not is_dry_run():            # a dry run leaves the remembered positions alone
+            _write_positions(positions)
     return position
 
 

@@ -3,10 +3,12 @@ import time
 from typing import Annotated
 
 try:
-    from scriptserver.jobs.api import pause_point, progress
+    from scriptserver.jobs.api import is_dry_run, message, pause_point, progress
 except ImportError:  # outside the script server
     def progress(done, total=None): pass
     def pause_point(): pass
+    def message(text): pass
+    def is_dry_run(): return False
 
 STEP = 0.1  # s: the longest sleep between progress reports and pause points
 
@@ -22,6 +24,8 @@ def wait(seconds: Annotated[float, "s", (0, 86400)]) -> None:
     seconds : float
         How long to wait.
     """
+    if is_dry_run():                    # waiting moves nothing: the dry run waits on its clock
+        message(f"dry run: waiting {seconds:g} s")
     deadline = time.monotonic() + seconds
     while (left := deadline - time.monotonic()) > 0:
         progress(seconds - left, seconds)
