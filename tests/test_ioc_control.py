@@ -377,16 +377,20 @@ while True:
 def test_abort_of_a_paused_job_runs_its_cleanup(ioc, tmp_path):
     cleanup = tmp_path / "cleanup"
     gate = tmp_path / "gate"
+    inside = tmp_path / "inside"
     (job,) = add(ioc, {"script": f"""\
 import os, time
 try:
+    open({str(inside)!r}, "w").close()
     while not os.path.exists({str(gate)!r}):
         time.sleep(0.01)
 finally:
     open({str(cleanup)!r}, "w").write("safe")
 """})
     put_checked(ioc.pv("QUEUE:START"), 1)
-    wait_state(ioc, "RUNNING")
+    # paused before its try: (a busy machine can be that slow), it would rightly have no
+    # cleanup to run; wait until it is inside
+    wait_for(inside.exists, what="the job to be inside its try:")
     put_checked(ioc.pv("JOB:PAUSE:NOW"), 1)
     wait_state(ioc, "PAUSED")
     put_checked(ioc.pv("JOB:ABORT"), 1)
