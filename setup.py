@@ -25,6 +25,7 @@ setup(
         "pydantic>=2.5",
         "pvapy>=5",
         "pyflakes>=3",
+        "psutil>=5.9",
     ],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6", "pyepics>=3.5", "p4p>=4.1"],

@@ -1,14 +1,23 @@
-"""``scriptserver-ioc``: start the script server's Channel Access IOC."""
+"""``scriptserver-ioc``: start the script server's Channel Access IOC.
+
+It stops on SIGTERM, SIGINT (Ctrl-C) or SIGHUP: the running job gets its
+``abort_grace`` for its ``finally:`` blocks, everything it started is killed, it
+is recorded as aborted (back at the head of the queue), then the IOC exits with
+status 0. A second signal meanwhile cuts the grace short.
+"""
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
+from typing import Callable
 
 from scriptserver.jobs.errors import RequestRefused
+from scriptserver.runner import signals
 
 from . import config as configuration
 from . import transport
@@ -33,6 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    signals.clean_inherited()          # procServ blocks SIGTERM, SIGHUP and SIGPIPE
     try:
         config = configuration.load(args.config, prefix=args.prefix, state_dir=args.state_dir)
     except configuration.ConfigError as err:
@@ -74,15 +84,53 @@ def main(argv: list[str] | None = None) -> None:
                  len(service.commands.names()), len(service.manager.queue), config.state_dir)
 
     async def serve() -> None:
+        server = asyncio.create_task(start_server(pvs.pvdb, interfaces=interfaces,
+                                                  startup_hook=startup))
+        stop = stop_signals(service.runner.kill_now)
         try:
-            await start_server(pvs.pvdb, interfaces=interfaces, startup_hook=startup)
+            await asyncio.wait({server, stop}, return_when=asyncio.FIRST_COMPLETED)
+            if server.done():
+                server.result()                # caproto stopped by itself: say why
+                return
+            log.info("%s received: stopping (the running job gets %.1f s for its cleanup)",
+                     stop.result(), config.abort_grace)
+            await asyncio.wait_for(service.shutdown(
+                f"the server was stopped ({stop.result()}) while the job ran"),
+                config.abort_grace + SHUTDOWN_MARGIN)
         finally:
+            server.cancel()
+            await asyncio.gather(server, return_exceptions=True)
             await service.close()            # the job launcher stops, the store is checkpointed
+        log.info("stopped")
 
     try:
         asyncio.run(serve())
     except KeyboardInterrupt:
         pass
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+SHUTDOWN_MARGIN = 10.0      # s beyond the grace for the job's end to be recorded
+
+
+def stop_signals(again: Callable[[], None]) -> asyncio.Future:
+    """A future that gets the name of the first stop signal; a second calls ``again``
+    (the running job is killed at once)."""
+    loop = asyncio.get_running_loop()
+    stop = loop.create_future()
+
+    def received(sig: signal.Signals) -> None:
+        if not stop.done():
+            stop.set_result(sig.name)
+        else:
+            log.warning("%s received again: the running job is killed now", sig.name)
+            again()
+
+    for sig in STOP_SIGNALS:
+        if sig == signal.SIGHUP and signal.getsignal(sig) == signal.SIG_IGN:
+            continue                        # nohup: kept ignored (see signals.clean_inherited)
+        loop.add_signal_handler(sig, received, sig)
+    return stop
 
 
 def serve_on(configured: list[str]) -> list[str]:

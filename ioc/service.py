@@ -104,6 +104,18 @@ class ScriptServer:
         await self.runner.close()
         self.store.close()
 
+    async def shutdown(self, reason: str) -> None:
+        """Stop for good: the running job is aborted with its grace and recorded (back at
+        the head of the queue) with ``reason``; close() follows."""
+        self.runner.stop_launching(reason)
+        if self.manager.current is not None:
+            try:
+                await self.apply(self.manager.abort())
+            except RequestRefused:
+                pass                                # already aborting or halting
+        await self.runner.shutdown(reason)
+        await self._events.join()                   # its end is in the store
+
     # -- requests --------------------------------------------------------------------
 
     async def act(self, pv: PV, value: Any, who: Who | None = None) -> None:
@@ -196,14 +208,16 @@ class ScriptServer:
         while True:
             kind, data = await self._events.get()
             handle = REPORTS.get(kind)
-            if handle is None:
-                log.debug("ignored a job report of unknown kind %r", kind)
-                continue
             try:
+                if handle is None:
+                    log.debug("ignored a job report of unknown kind %r", kind)
+                    continue
                 await handle(self, data)
             except Exception as err:  # noqa: BLE001 - one bad report must not stop the stream
                 log.exception("while handling the job's %r report", kind)
                 await self.report_error(f"internal error handling a job's {kind!r} report: {err}")
+            finally:
+                self._events.task_done()
 
     async def _paused(self, data: dict[str, Any]) -> None:
         await self.apply(self.manager.job_paused(int(data.get("resumes", 0)), time.time()),

@@ -1,19 +1,23 @@
 """The warm parent: imports the instrument's modules once, then forks each job.
 
-Started by the runner as ``python -m scriptserver.runner.forkserver FD PRELOAD_JSON``.
+Started by the runner as ``python -m scriptserver.runner.forkserver FD PRELOAD_JSON``,
+in a session of its own, so a signal to the IOC's process group (Ctrl-C in a terminal,
+procServ's kill) does not reach it: the IOC decides what happens to the running job.
 FD is a SOCK_SEQPACKET socket to the runner. Requests arrive as one message with
 two file descriptors attached (the job's channel and its output pipe); the reply
 is ``{"started": job_id, "pid": pid}``. When a job's process exits, the server
 sends ``{"exited": pid, "status": wait_status}``.
 
-The forked job starts a new session, so it leads its own process group and an
-abort can kill it together with everything it started. This process is a child
-subreaper, so orphans of a job are reaped here rather than left as zombies, and
-it dies with the IOC (parent-death signal), taking running jobs with it.
+The forked job starts a new session, so it leads its own process group, with a
+clean signal state (nothing blocked or ignored that a supervisor handed down).
+This process is a child subreaper, so whatever a job starts stays below it even
+when its parent exits. It ignores SIGTERM while the IOC lives (the IOC asks it to
+go by closing the socket); when the IOC dies (parent-death signal), it gives the
+jobs' ``finally:`` blocks DEATH_GRACE seconds after a SIGTERM, then kills
+everything below it and exits.
 """
 from __future__ import annotations
 
-import ctypes
 import importlib
 import json
 import os
@@ -24,15 +28,11 @@ import sys
 import time
 import traceback
 
-PR_SET_PDEATHSIG = 1
-PR_SET_CHILD_SUBREAPER = 36
+from scriptserver.runner import signals, tree
 
-
-def prctl(option: int, value: int) -> None:
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass                                    # not Linux: no subreaper, no death signal
+DEATH_GRACE = 0.5                 # s the jobs' finally: blocks get when the IOC has died
+STOP_REAP_TIMEOUT = 2.0           # s to kill and reap the jobs' processes before exiting
+PARENT = os.getppid()             # the IOC: when our parent is another, the IOC has died
 
 
 def preload(modules: list[str]) -> dict[str, str]:
@@ -45,7 +45,7 @@ def preload(modules: list[str]) -> dict[str, str]:
     return errors
 
 
-def child(channel_fd: int, output_fd: int, control: socket.socket, mask: set) -> None:
+def child(channel_fd: int, output_fd: int, control: socket.socket) -> None:
     """In the forked process: become the job. Never returns.
 
     SIGTERM arrives blocked (see serve): an abort sent this early waits until the
@@ -58,13 +58,11 @@ def child(channel_fd: int, output_fd: int, control: socket.socket, mask: set) ->
         # If the fork server dies (the IOC crashed and took it along), the job is told
         # to stop: its finally: blocks run, and it cannot run on unseen next to the
         # same job put back in the queue after a restart.
-        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-        if os.getppid() == 1:
+        tree.die_with_parent(signal.SIGTERM)
+        if os.getppid() != FORK_SERVER:
             os._exit(1)                         # the fork server died while forking us
-        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, signal.SIG_DFL)
         signal.set_wakeup_fd(-1)
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        signals.python_defaults()               # and nothing blocked: a pending abort ends us
         os.dup2(output_fd, 1)
         os.dup2(output_fd, 2)
         os.close(output_fd)
@@ -86,31 +84,47 @@ def child(channel_fd: int, output_fd: int, control: socket.socket, mask: set) ->
 
 
 RUNNING: dict[int, int] = {}                  # pid (= process group) -> job id
-STOP_REAP_TIMEOUT = 2.0                       # s to reap killed jobs before exiting
+FORK_SERVER = os.getpid()
 
 
 def stop(signum, frame) -> None:
-    """The IOC is gone or retiring us for good: take the running jobs with us."""
-    for pid in RUNNING:
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except OSError:
-            pass
+    """SIGTERM: while the IOC lives, it is not for us (the IOC ends the running job itself,
+    with its full grace, then closes our socket). When the IOC has died (our parent-death
+    signal), give the jobs' cleanup DEATH_GRACE, then kill everything below us and go."""
+    if os.getppid() == PARENT:
+        return
+    below = tree.descendants([FORK_SERVER])
+    tree.signal_all(below, signal.SIGTERM)
+    wait_for_jobs(DEATH_GRACE)
+    deadline = time.monotonic() + STOP_REAP_TIMEOUT
     # Reap them before leaving: a zombie handed to init still counts as a member of its
     # process group until init gets round to it (seconds, on some systems).
-    deadline = time.monotonic() + STOP_REAP_TIMEOUT
     while time.monotonic() < deadline:
+        reap_any()
+        if not tree.kill_step(tree.descendants([FORK_SERVER])):
+            break
+        time.sleep(0.002)
+    reap_any()
+    os._exit(0)
+
+
+def reap_any() -> None:
+    while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            break
-        if pid:
-            RUNNING.pop(pid, None)
-        elif not RUNNING:
-            break                       # the jobs are reaped, and nothing else has ended
-        else:
-            time.sleep(0.002)
-    sys.exit(0)
+            return
+        if not pid:
+            return
+        RUNNING.pop(pid, None)
+
+
+def wait_for_jobs(timeout: float) -> None:
+    """Reap as jobs end, until none is left or ``timeout`` s have passed."""
+    deadline = time.monotonic() + timeout
+    while RUNNING and time.monotonic() < deadline:
+        reap_any()
+        time.sleep(0.005)
 
 
 def serve(control: socket.socket) -> None:
@@ -155,7 +169,7 @@ def serve(control: socket.socket) -> None:
             mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
             pid = os.fork()
             if pid == 0:
-                child(fds[0], fds[1], control, mask)
+                child(fds[0], fds[1], control)
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             for fd in fds:
                 os.close(fd)
@@ -166,9 +180,13 @@ def serve(control: socket.socket) -> None:
 
 def main() -> None:
     control = socket.socket(fileno=int(sys.argv[1]))
-    prctl(PR_SET_CHILD_SUBREAPER, 1)
-    prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    signals.unblock_all()
+    signals.reset_ignored()
+    tree.become_subreaper()
     signal.signal(signal.SIGTERM, stop)
+    tree.die_with_parent(signal.SIGTERM)
+    if os.getppid() != PARENT:
+        stop(signal.SIGTERM, None)              # the IOC died before we could ask to be told
     errors = preload(["scriptserver.runner.worker", "scriptserver.commands.loader",
                       "scriptserver.commands.validate", "scriptserver.commands.checks",
                       "scriptserver.runner.script_env"] + json.loads(sys.argv[2]))

@@ -11,11 +11,9 @@ class OutputLog:
         self.tail: deque[bytes] = deque()
         self.tail_size = 0
         self.dropped = 0
-        self.total = 0
         self.recent_lines = recent_lines
 
     def feed(self, data: bytes) -> None:
-        self.total += len(data)
         room = self.head_bytes - len(self.head)
         if room > 0:
             self.head += data[:room]

@@ -1,241 +1,35 @@
 """Starts and controls job processes; turns what they report into events.
 
-The IOC side of the fork server (see forkserver.py). Each job gets a channel
-(a stream socket carrying JSON lines both ways) and an output pipe. A job has
-ended when its process has exited *and* its whole process group is gone, so
-nothing it started can still be running when the next job starts.
+Each job gets a channel (a stream socket carrying JSON lines both ways) and an
+output pipe, and is forked by a warm fork server (launcher.py, forkserver.py).
+A job has ended when its process has exited *and* everything it started is gone
+(its process group, and any process it started in a session of its own: see
+tree.py), so nothing of it can still be running when the next job starts.
+
+Every launched job ends with exactly one ``ended`` event, whatever fails around
+it. A failure of the runner's own (a launcher that cannot be restarted, a step
+that raised) is logged and reported as an ``error`` event, never lost.
 """
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import logging
 import os
 import signal
 import socket
-import sys
-from typing import Any, Callable, Coroutine
+from typing import Any, Coroutine
 
+from . import reports, tree
+from .job import Listener, RunningJob, group_alive, signal_group
+from .launcher import ForkServer, LauncherDied
+from .outcome import decide, failed
 from .output import OutputLog
 
 log = logging.getLogger(__name__)
 
-GROUP_GONE_TIMEOUT = 5.0
-Listener = Callable[[str, dict[str, Any]], None]
-
-
-class LauncherDied(Exception):
-    pass
-
-
-class ForkServer:
-    """One warm parent process and the socket to it."""
-
-    def __init__(self, preload: list[str]):
-        self.preload = preload
-        self.sock: socket.socket | None = None
-        self.process: asyncio.subprocess.Process | None = None
-        self.ready: asyncio.Future = asyncio.get_running_loop().create_future()
-        self._forks: dict[int, asyncio.Future] = {}
-        self._exits: dict[int, asyncio.Future] = {}
-        self.alive = False
-
-    async def start(self) -> dict[str, str]:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "scriptserver.runner.forkserver", str(theirs.fileno()),
-            json.dumps(self.preload), pass_fds=[theirs.fileno()], stdin=asyncio.subprocess.DEVNULL)
-        theirs.close()
-        ours.setblocking(False)
-        self.sock = ours
-        self.alive = True
-        asyncio.get_running_loop().add_reader(ours.fileno(), self._readable)
-        return await asyncio.wait_for(self.ready, 60)
-
-    def _readable(self) -> None:
-        assert self.sock is not None
-        try:
-            data = self.sock.recv(65536)
-        except BlockingIOError:
-            return
-        except OSError:
-            data = b""
-        if not data:
-            self._died()
-            return
-        message = json.loads(data)
-        if "ready" in message:
-            if message["preload_errors"]:
-                log.error("preload failed: %s", message["preload_errors"])
-            self.ready.set_result(message["preload_errors"])
-        elif "started" in message:
-            self._forks.pop(message["started"]).set_result(message["pid"])
-        elif "exited" in message:
-            self._exits.setdefault(message["exited"], _future()).set_result(message["status"])
-
-    def _died(self) -> None:
-        self.alive = False
-        if self.sock is not None:
-            asyncio.get_running_loop().remove_reader(self.sock.fileno())
-        for future in list(self._forks.values()) + list(self._exits.values()):
-            if not future.done():
-                future.set_exception(LauncherDied("the job launcher (fork server) stopped"))
-        if not self.ready.done():
-            self.ready.set_exception(LauncherDied("the job launcher (fork server) did not start"))
-
-    async def fork(self, job_id: int, channel_fd: int, output_fd: int) -> int:
-        assert self.sock is not None
-        future = self._forks[job_id] = _future()
-        socket.send_fds(self.sock, [json.dumps({"job": job_id}).encode()], [channel_fd, output_fd])
-        return await future
-
-    def exited(self, pid: int) -> asyncio.Future:
-        return self._exits.setdefault(pid, _future())
-
-    async def retire(self) -> None:
-        """No new jobs; the process exits once its running jobs have ended."""
-        if self.sock is not None and self.alive:
-            asyncio.get_running_loop().remove_reader(self.sock.fileno())
-            self.sock.close()
-            self.alive = False
-
-    async def kill(self) -> None:
-        await self.retire()
-        if self.process and self.process.returncode is None:
-            self.process.terminate()
-            await self.process.wait()
-
-
-def _future() -> asyncio.Future:
-    return asyncio.get_running_loop().create_future()
-
-
-def exit_reason(status: int) -> str:
-    code = os.waitstatus_to_exitcode(status)
-    if code < 0:
-        return f"the job process was killed by signal {signal.Signals(-code).name}"
-    return f"the job process exited with status {code} before reporting an outcome"
-
-
-def group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-
-
-def signal_group(pgid: int, sig: int) -> None:
-    """Signal a job's process group; a pid not yet leading its group gets the signal alone."""
-    if pgid <= 0:
-        return              # never killpg(0): that is the IOC's own process group
-    try:
-        os.killpg(pgid, sig)
-    except ProcessLookupError:
-        try:
-            os.kill(pgid, sig)          # forked, but has not called setsid() yet
-        except (ProcessLookupError, PermissionError):
-            pass
-    except PermissionError:
-        pass
-
-
-class RunningJob:
-    """One job process, from fork to the end of its process group.
-
-    It exists from the moment the job is launched, before the fork server has
-    forked it: a request made in between (pause, resume, abort) is kept and
-    carried out as soon as the process and its channel exist.
-    """
-
-    def __init__(self, job_id: int, listener: Listener, output: OutputLog):
-        self.job_id = job_id
-        self.listener = listener
-        self.output = output
-        self.pid = 0
-        self.writer: asyncio.StreamWriter | None = None
-        self.abort_requested = False
-        self.outcome: dict[str, Any] | None = None
-        self._unsent: list[bytes] = []
-        self._grace = 0.0
-        self._kill_timer: asyncio.TimerHandle | None = None
-
-    def request(self, kind: str) -> None:
-        """A request to the job (pause, pause_now, resume), read by its control thread."""
-        data = (json.dumps({"t": kind}) + "\n").encode()
-        if self.writer is None:
-            self._unsent.append(data)
-        elif not self.writer.is_closing():
-            self.writer.write(data)
-
-    def pause_now(self) -> None:
-        # The job signals its own main thread when it reads this, after any earlier
-        # request: a resume sent after it cancels it, even if the job is in a long C call.
-        self.request("pause_now")
-
-    def connected(self, pid: int, writer: asyncio.StreamWriter, payload: dict[str, Any]) -> None:
-        """The process exists and its channel is open: send the job, then what was asked
-        for meanwhile (or, if it was aborted meanwhile, end it before it starts)."""
-        self.pid, self.writer = pid, writer
-        if self.abort_requested:            # aborted while forking: the job never starts
-            writer.close()
-            self._terminate()
-            return
-        writer.write((json.dumps(payload) + "\n").encode())
-        for data in self._unsent:
-            writer.write(data)
-        self._unsent.clear()
-
-    def abort(self, grace: float) -> None:
-        if self.abort_requested:
-            return
-        self.abort_requested = True
-        self._grace = grace
-        if self.pid:
-            self._terminate()
-
-    def halt(self) -> None:
-        self.abort_requested = True
-        self._grace = 0.0
-        if self.pid:
-            signal_group(self.pid, signal.SIGKILL)
-
-    def _terminate(self) -> None:
-        signal_group(self.pid, signal.SIGTERM)
-        self._kill_timer = asyncio.get_running_loop().call_later(
-            self._grace, signal_group, self.pid, signal.SIGKILL)
-
-    def on_message(self, message: dict[str, Any]) -> None:
-        kind = message.pop("t", None)
-        if kind == "ended":
-            self.outcome = message            # reported once the process group is gone
-            return
-        if kind:
-            self.listener(kind, message)
-
-    async def read_messages(self, reader: asyncio.StreamReader) -> None:
-        while line := await reader.readline():
-            try:
-                self.on_message(json.loads(line))
-            except ValueError:
-                log.warning("job %s sent something that is not JSON: %r", self.job_id, line[:200])
-
-    async def read_output(self, reader: asyncio.StreamReader) -> None:
-        while data := await reader.read(65536):
-            self.output.feed(data)
-            self.listener("output", {"v": self.output.recent()})
-
-    async def wait_group_gone(self) -> None:
-        signal_group(self.pid, signal.SIGKILL)      # leftovers of a job that ended
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + GROUP_GONE_TIMEOUT
-        while self.pid > 0 and group_alive(self.pid) and loop.time() < deadline:
-            await asyncio.sleep(0.002)
-        if self._kill_timer is not None:
-            self._kill_timer.cancel()
+GONE_TIMEOUT = 5.0          # s for a killed job's processes to be gone (and reaped)
+READERS_TIMEOUT = 1.0       # s to read the last reports and output once the processes are gone
 
 
 class JobRunner:
@@ -247,13 +41,21 @@ class JobRunner:
         self.abort_grace = abort_grace
         self.forkserver: ForkServer | None = None
         self.job: RunningJob | None = None
+        self.stopping: str | None = None           # why the server is stopping, once it is
         self._retired: list[ForkServer] = []
-        self._dry_run_ids = itertools.count(-1, -1)   # never a real job's id
-        self._dry_runs = 0                               # dry runs under way
+        self._launchers: list[ForkServer] = []     # every fork server not yet reaped
+        self._spawning = asyncio.Lock()            # a fork server whose pid is not known yet
 
     async def start(self) -> dict[str, str]:
-        self.forkserver = ForkServer(self.preload)
-        return await self.forkserver.start()
+        """Start a fresh fork server; its preload errors by module."""
+        # Orphans of a job whose fork server died become ours, not init's: see tree.py.
+        tree.become_subreaper()
+        forkserver = ForkServer(self.preload)
+        async with self._spawning:
+            await forkserver.spawn()
+            self._launchers = [f for f in self._launchers if f.pid is not None] + [forkserver]
+        self.forkserver = forkserver
+        return await forkserver.wait_ready()
 
     async def restart_forkserver(self) -> None:
         """Fresh modules for the next job; a running job finishes in its old parent."""
@@ -265,45 +67,102 @@ class JobRunner:
                 await self._drop_retired()
 
     async def _drop_retired(self) -> None:
-        if self.job is not None or self._dry_runs:
-            return                      # a retired fork server still reports their ends
         while self._retired:
             await self._retired.pop().retire()
 
+    # -- a job's processes ---------------------------------------------------------
+
+    def job_processes(self) -> list[int]:
+        """Every process of the running job: all below our fork servers, and what a dead
+        fork server left to us (our children in other sessions that are no fork server).
+
+        Only one job runs at a time, so all of it is that job's. While a fork server is
+        being started its pid is not known yet: our own children are left for the next
+        look then (see _sweep)."""
+        launchers = {f.pid for f in self._launchers} - {None}
+        found = tree.descendants(launchers)
+        if not self._spawning.locked():
+            ours = os.getsid(0)
+            orphans = [pid for pid in tree.children(os.getpid())
+                       if pid not in launchers and tree.session(pid) not in (ours, None)]
+            found += orphans + tree.descendants(orphans)
+        return found
+
+    async def _sweep(self, running: RunningJob) -> None:
+        """Kill whatever is left of the job, until nothing is (zombies reaped)."""
+        signal_group(running.pid, signal.SIGKILL)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + GONE_TIMEOUT
+        while True:
+            async with self._spawning:
+                alive = tree.kill_step(self.job_processes(), reap_own=True)
+            group = running.pid > 0 and group_alive(running.pid)
+            if not alive and not group:
+                return
+            if loop.time() > deadline:
+                self._error(f"job {running.job_id}: processes {alive or running.pid} are still "
+                            f"there {GONE_TIMEOUT} s after being killed")
+                return
+            await asyncio.sleep(0.002)
+
+    # -- running a job -------------------------------------------------------------
+
     def launch(self, job_id: int, payload: dict[str, Any]) -> Coroutine[Any, Any, None]:
         """The job becomes the running one now; await the result to fork it and follow it
-        to its end (reported as an 'ended' event).
+        to its end (reported as exactly one 'ended' event).
 
         Not a coroutine function on purpose: a pause or abort asked for before the
         returned coroutine first runs must already find the job here.
         """
-        running = self.job = RunningJob(job_id, self.listener, OutputLog())
+        running = self.job = RunningJob(job_id, self.listener, OutputLog(), self.job_processes)
+        if self.stopping is not None:
+            running.abort(self.abort_grace, self.stopping)
         return self._follow(running, payload)
 
     async def _follow(self, running: RunningJob, payload: dict[str, Any]) -> None:
-        job_id = running.job_id
-        outcome: dict[str, Any]
+        outcome = failed("the job's runner stopped unexpectedly")
+        launcher_died = False
         try:
             outcome = await self._run(running, payload)
         except LauncherDied as err:
-            outcome = {"status": "failed", "error": f"{err}; it was restarted"}
-            await self.start()
+            launcher_died = True
+            outcome = failed(f"{err} while the job ran; it was restarted")
         except Exception as err:  # noqa: BLE001 - the IOC must outlive any job failure
-            log.exception("job %s could not be run", job_id)
-            outcome = {"status": "failed", "error": f"the job could not be started: {err}"}
-        if self.job is running:
-            self.job = None
-        await self._drop_retired()
-        outcome["output"] = running.output.text()
-        self.listener("ended", outcome)
+            self._error(f"job {running.job_id} could not be run: {err}", exc=True)
+            outcome = failed(f"the job could not be started: {err}")
+        finally:
+            await self._end(running, outcome, launcher_died)
+
+    async def _end(self, running: RunningJob, outcome: dict[str, Any],
+                   launcher_died: bool) -> None:
+        """Whatever happened: nothing of the job left, a launcher for the next, one 'ended'."""
+        try:
+            await self._sweep(running)
+            running.stop_timer()
+            if launcher_died and self.stopping is None:
+                await self.start()
+            if self.job is running:
+                self.job = None
+            await self._drop_retired()
+        except Exception as err:  # noqa: BLE001 - the job must still be reported ended
+            self._error(f"after job {running.job_id} ended: {err}", exc=True)
+        finally:
+            if self.job is running:
+                self.job = None
+            outcome["output"] = running.output.text()
+            if not running.done.done():
+                running.done.set_result(None)
+            self.listener("ended", outcome)
 
     async def _run(self, running: RunningJob, payload: dict[str, Any]) -> dict[str, Any]:
+        if running.aborted is not None:
+            return {"status": "aborted", "error": f"{running.aborted} before it started"}
         if self.forkserver is None or not self.forkserver.alive:
             await self.start()
         assert self.forkserver is not None
         forkserver = self.forkserver
-        if running.abort_requested:
-            return {"status": "failed", "error": "ended by the operator before it started"}
+        if running.aborted is not None:
+            return {"status": "aborted", "error": f"{running.aborted} before it started"}
         ours, theirs = socket.socketpair()
         out_r, out_w = os.pipe()
         try:
@@ -312,45 +171,42 @@ class JobRunner:
             theirs.close()
             os.close(out_w)
         exited = forkserver.exited(pid)
-        reader, writer = await asyncio.open_unix_connection(sock=ours, limit=2**24)
+        reader, writer = await asyncio.open_unix_connection(sock=ours,
+                                                            limit=reports.MAX_REPORT_BYTES)
         running.connected(pid, writer, payload)
         output = asyncio.StreamReader(limit=2**20)
         await asyncio.get_running_loop().connect_read_pipe(
             lambda: asyncio.StreamReaderProtocol(output), os.fdopen(out_r, "rb", 0))
-        readers = [asyncio.ensure_future(running.read_messages(reader)),
-                   asyncio.ensure_future(running.read_output(output))]
-        status = await exited
-        await running.wait_group_gone()
-        await asyncio.wait(readers, timeout=1.0)
-        for task in readers:
-            task.cancel()
-        running.writer.close()
-        outcome = running.outcome or {"status": "failed", "error": exit_reason(status)}
-        if running.abort_requested:           # the manager records it as aborted or halted
-            outcome.setdefault("error", "ended by the operator")
-        return outcome
-
-    async def dry_run(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """Run a job as a dry run through the same fork server, beside (never as) the
-        running job: what it reports is kept in its outcome, not told to the listener.
-        Cancelling this ends the dry run's process group at once."""
-        reports: dict[str, Any] = {}
-        running = RunningJob(next(self._dry_run_ids), lambda kind, data: reports.update(
-            {kind: data.get("v", data)}), OutputLog())
-        self._dry_runs += 1
+        readers = [self._watch(running.read_reports(reader, self.abort_grace), "its reports"),
+                   self._watch(running.read_output(output), "its output")]
         try:
-            outcome = await self._run(running, {**payload, "dry_run": True})
-        except asyncio.CancelledError:
-            running.abort(0.0)
-            raise
-        except LauncherDied as err:
-            outcome = {"status": "failed", "error": str(err)}
+            status = await exited
+            await self._sweep(running)
+            await asyncio.wait(readers, timeout=READERS_TIMEOUT)
         finally:
-            self._dry_runs -= 1
-        await self._drop_retired()
-        outcome["output"] = running.output.text()
-        outcome["phases"] = reports.get("phases", [])
-        return outcome
+            for task in readers:
+                task.cancel()
+            writer.close()
+        return decide(running.claim, status, aborted=running.aborted, rejected=running.rejected)
+
+    def _watch(self, coro: Coroutine, what: str) -> asyncio.Task:
+        """A background task whose failure is reported, not lost."""
+        task = asyncio.ensure_future(coro)
+
+        def done(task: asyncio.Task) -> None:
+            if not task.cancelled() and task.exception() is not None:
+                err = task.exception()
+                self._error(f"while reading {what}: {type(err).__name__}: {err}", exc=err)
+        task.add_done_callback(done)
+        return task
+
+    def _error(self, text: str, exc: BaseException | bool = False) -> None:
+        """A failure of the runner's own: in the log (with its traceback) and to the listener."""
+        log.error("%s", text, exc_info=exc or None)
+        try:
+            self.listener("error", {"error": text})
+        except Exception:  # noqa: BLE001 - the listener failing too: the log has it
+            log.exception("while reporting a runner error")
 
     # -- control of the running job ------------------------------------------
 
@@ -364,14 +220,38 @@ class JobRunner:
 
     def abort(self) -> None:
         if self.job is not None:
-            self.job.abort(self.abort_grace)
+            self.job.abort(self.abort_grace, self.stopping or "aborted by the operator")
 
     def halt(self) -> None:
         """Kill the job and everything it started now: no grace for its cleanup."""
         if self.job is not None:
-            self.job.halt()
+            self.job.abort(0.0, "halted by the operator")
+            self.job.kill_now()
+
+    # -- stopping ----------------------------------------------------------------
+
+    def stop_launching(self, reason: str) -> None:
+        """The server is stopping: no job starts any more, and an abort says ``reason``."""
+        self.stopping = reason
+
+    async def shutdown(self, reason: str) -> None:
+        """The server stops: the running job gets its grace (recorded aborted, with
+        ``reason``), no job starts any more, then the fork servers go."""
+        self.stop_launching(reason)
+        running = self.job
+        if running is not None:
+            running.abort(self.abort_grace, reason)
+            await asyncio.shield(running.done)
+        await self.close()
+
+    def kill_now(self) -> None:
+        """Asked twice to stop: the running job's grace is cut short."""
+        if self.job is not None and self.job.pid:
+            self.job.kill_now()
 
     async def close(self) -> None:
-        for forkserver in [self.forkserver, *self._retired]:
-            if forkserver is not None:
-                await forkserver.kill()
+        for forkserver in list(self._launchers):
+            await forkserver.kill()
+        self._launchers.clear()
+        self._retired.clear()
+
