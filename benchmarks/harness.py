@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,8 @@ from typing import Any, Callable
 import numpy as np
 
 from scriptserver.ioc.config import demo_config_path
+from scriptserver.ioc.transport import free_ports
+from scriptserver.runner.tree import group_gone  # noqa: F401 - for the benchmarks
 
 DEMO_COMMANDS = demo_config_path().parent / "demo" / "commands"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -34,26 +35,9 @@ _started: list["_Server"] = []
 
 # -- ports and environment --------------------------------------------------------
 
-def free_ports(count: int) -> list[int]:
-    """Ports free for both UDP and TCP on loopback, away from the usual CA ports."""
-    ports: list[int] = []
-    candidate = 30000 + (os.getpid() * 13) % 20000
-    while len(ports) < count:
-        candidate += 1
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp, \
-                    socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-                udp.bind(("127.0.0.1", candidate))
-                tcp.bind(("127.0.0.1", candidate))
-        except OSError:
-            continue
-        ports.append(candidate)
-    return ports
-
-
 def use_ports(count: int = 6) -> list[int]:
     """Reserve ports for ``count`` IOCs of this process and point CA clients at them only."""
-    ports = free_ports(3 * count)
+    ports = free_ports(3 * count, start=30000)
     _ports[:], _pva_ports[:] = ports[:count], ports[count:]
     os.environ.update({
         "EPICS_CA_ADDR_LIST": " ".join(f"127.0.0.1:{p}" for p in _ports),
@@ -228,17 +212,6 @@ def children(pid: int) -> list[int]:
         except OSError:
             pass
     return out
-
-
-def group_gone(pgid: int) -> bool:
-    """No process is left in the process group (the zombies are reaped)."""
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 def memory_mb(pid: int, key: str = "VmRSS") -> float:

@@ -19,6 +19,24 @@ import socket
 HIGH_LOAD_BATCH_SECONDS = "0.001"
 
 
+def free_ports(count: int, start: int = 20000) -> list[int]:
+    """Ports free for both UDP and TCP on loopback, from a place that depends on our pid
+    (so processes started at once do not all try the same ones). For tests and benchmarks."""
+    ports: list[int] = []
+    candidate = start + (os.getpid() * 7) % 30000
+    while len(ports) < count:
+        candidate += 1
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp, \
+                    socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+                udp.bind(("127.0.0.1", candidate))
+                tcp.bind(("127.0.0.1", candidate))
+        except OSError:
+            continue
+        ports.append(candidate)
+    return ports
+
+
 def tune_before_import() -> None:
     """Call before caproto.server is imported (it reads this setting at import)."""
     os.environ.setdefault("CAPROTO_SERVER_HIGH_LOAD_TIMEOUT_SEC", HIGH_LOAD_BATCH_SECONDS)

@@ -31,17 +31,6 @@ def signal_group(pgid: int, sig: int) -> None:
         pass
 
 
-def group_alive(pgid: int) -> bool:
-    """Some process (a zombie too) is still in the process group."""
-    try:
-        os.killpg(pgid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-
-
 class RunningJob:
     """One job process, from fork to the end of everything it started.
 

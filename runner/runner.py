@@ -13,7 +13,6 @@ that raised) is logged and reported as an ``error`` event, never lost.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import signal
@@ -21,7 +20,7 @@ import socket
 from typing import Any, Coroutine
 
 from . import reports, tree
-from .job import Listener, RunningJob, group_alive, signal_group
+from .job import Listener, RunningJob, signal_group
 from .launcher import ForkServer, LauncherDied
 from .outcome import decide, failed
 from .output import OutputLog
@@ -73,6 +72,9 @@ class JobRunner:
     # -- a job's processes ---------------------------------------------------------
 
     def job_processes(self) -> list[int]:
+        return self._job_processes(orphans=not self._spawning.locked())
+
+    def _job_processes(self, orphans: bool) -> list[int]:
         """Every process of the running job: all below our fork servers, and what a dead
         fork server left to us (our children in other sessions that are no fork server).
 
@@ -81,7 +83,7 @@ class JobRunner:
         look then (see _sweep)."""
         launchers = {f.pid for f in self._launchers} - {None}
         found = tree.descendants(launchers)
-        if not self._spawning.locked():
+        if orphans:
             ours = os.getsid(0)
             orphans = [pid for pid in tree.children(os.getpid())
                        if pid not in launchers and tree.session(pid) not in (ours, None)]
@@ -95,8 +97,8 @@ class JobRunner:
         deadline = loop.time() + GONE_TIMEOUT
         while True:
             async with self._spawning:
-                alive = tree.kill_step(self.job_processes(), reap_own=True)
-            group = running.pid > 0 and group_alive(running.pid)
+                alive = tree.kill_step(self._job_processes(orphans=True), reap_own=True)
+            group = running.pid > 0 and not tree.group_gone(running.pid)
             if not alive and not group:
                 return
             if loop.time() > deadline:

@@ -102,6 +102,17 @@ def outside_group(pids: Iterable[int], pgid: int) -> list[int]:
     return out
 
 
+def group_gone(pgid: int) -> bool:
+    """No process is left in the process group, not even an unreaped zombie."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def is_zombie(pid: int) -> bool:
     """Exited (or gone), only not yet reaped: it runs nothing any more."""
     try:

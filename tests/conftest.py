@@ -10,34 +10,21 @@ import itertools
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
-
-def _free_ports(count: int) -> list[int]:
-    ports: list[int] = []
-    candidate = 20000 + (os.getpid() * 7) % 30000
-    while len(ports) < count:
-        candidate += 1
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp, \
-                    socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-                udp.bind(("127.0.0.1", candidate))
-                tcp.bind(("127.0.0.1", candidate))
-        except OSError:
-            continue
-        ports.append(candidate)
-    return ports
+from scriptserver.ioc.transport import free_ports
+from scriptserver.runner.tree import group_gone  # noqa: F401 - for the tests
 
 
-PORTS = _free_ports(24)
-_pva_ports = _free_ports(48)[24:]                  # not the CA ports: pairs, server + broadcast
+PORTS = free_ports(24, start=20000)
+_pva_ports = free_ports(48, start=20000)[24:]                  # not the CA ports: pairs, server + broadcast
 PVA_PORTS = itertools.cycle(_pva_ports)
 os.environ.update({
     "EPICS_CA_ADDR_LIST": " ".join(f"127.0.0.1:{p}" for p in PORTS),
@@ -133,29 +120,44 @@ class IOC:
     def pv(self, suffix: str) -> str:
         return self.prefix + suffix
 
-    def start(self, extra_env: dict[str, str] | None = None) -> "IOC":
-        """Start the IOC; ``extra_env`` overrides its environment (e.g. EPICS settings)."""
+    def env(self, extra_env: dict[str, str] | None = None) -> dict[str, str]:
         env = dict(os.environ, EPICS_CAS_SERVER_PORT=str(self.port),
                    EPICS_CA_SERVER_PORT=str(self.port), EPICS_CAS_INTF_ADDR_LIST="127.0.0.1",
                    EPICS_PVAS_INTF_ADDR_LIST="127.0.0.1", **self.pva_env(),
                    PYTHONUNBUFFERED="1")
         env.update(extra_env or {})
-        self._log_start = self.log.stat().st_size if self.log.exists() else 0
+        return env
+
+    def argv(self) -> list[str]:
+        return [sys.executable, "-m", "scriptserver.ioc", "--config", str(self.config)]
+
+    def start(self, extra_env: dict[str, str] | None = None, preexec_fn=None) -> "IOC":
+        """Start it in a session of its own; ``extra_env`` overrides its environment (e.g.
+        EPICS settings), ``preexec_fn`` runs in it first (say, to block signals as procServ
+        does)."""
+        self.mark_log()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "scriptserver.ioc", "--config", str(self.config)],
-            env=env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
-            start_new_session=True)
+            self.argv(), env=self.env(extra_env), stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=preexec_fn)
+        self.wait_ready()
+        return self
+
+    def mark_log(self) -> None:
+        """Readiness is looked for in the log from here on (the log is appended to)."""
+        self._log_start = self.log.stat().st_size if self.log.exists() else 0
+
+    def wait_ready(self) -> None:
+        """Wait for this start's 'ready' (see mark_log); log the test's user in."""
         wait_for(lambda: self.ready(), timeout=30, what=f"IOC {self.prefix} to start "
                  f"(log: {self.log})")
         if self.login:
             import ca
             ca.login(self.prefix)
-        return self
 
     def ready(self) -> bool:
-        if self.process.poll() is not None:
+        if self.process is not None and self.process.poll() is not None:
             raise RuntimeError(f"IOC exited with {self.process.returncode}:\n{self.log_text()}")
-        return b"ready:" in self.log.read_bytes()[self._log_start:]   # this start's, not the last
+        return b"ready:" in self.log.read_bytes()[getattr(self, "_log_start", 0):]   # this start's, not the last
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -169,12 +171,17 @@ class IOC:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(5)
 
+    def launchers(self) -> list[int]:
+        """The IOC's fork servers (its children; each leads a session of its own)."""
+        return [p.pid for p in psutil.Process(self.process.pid).children()
+                if "scriptserver.runner.forkserver" in " ".join(p.cmdline())]
+
     def kill(self, with_launcher: bool = False) -> None:
         """Kill -9 the IOC process as a crash would; ``with_launcher``: its fork server too."""
-        if with_launcher:
-            os.killpg(self.process.pid, signal.SIGKILL)   # the IOC's group, not its jobs'
-        else:
-            self.process.kill()
+        launchers = self.launchers() if with_launcher else []
+        self.process.kill()
+        for pid in launchers:
+            os.kill(pid, signal.SIGKILL)
         self.process.wait(5)
 
 

@@ -16,7 +16,7 @@ import pytest
 from caproto import ErrorResponseReceived
 
 from ca import get, get_json, get_value, put_checked, refusal
-from conftest import add, wait_for
+from conftest import add, group_gone, wait_for
 
 QUIET = 0.3        # s watched to show that a paused job does not advance
 
@@ -86,14 +86,6 @@ def gate_job(gate: Path, name="gated") -> dict:
 def process_gone(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
-
-
-def group_gone(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
     except ProcessLookupError:
         return True
     return False
