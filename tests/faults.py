@@ -1,7 +1,6 @@
 """Helpers of the fault tests: jobs that leave processes about, and looking for them."""
 from __future__ import annotations
 
-import os
 import signal
 from pathlib import Path
 
