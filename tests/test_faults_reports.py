@@ -136,6 +136,7 @@ def test_a_malformed_report_fails_only_that_job(ioc, raw, reason):
     wait_for(lambda: reason in get(ioc.pv("ERROR")), what="the reason in P:ERROR")
     ended(ioc, good, "finished")
     (later,) = add(ioc, {"script": "pass", "name": "later"})      # operators are unaffected
+    put(ioc.pv("QUEUE:START"), 1)
     ended(ioc, later, "finished")
     assert state(ioc) == "IDLE" and ids(ioc) == []
 
