@@ -86,8 +86,12 @@ class CrashingIOC:
                 [sys.executable, "-m", "scriptserver.ioc", "--config", str(self.config)],
                 env=harness.server_env(self.port, self.pva_port, self.pva_broadcast),
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        harness.wait_until(lambda: self.log.read_text().count(" ready:") > before, timeout=60,
-                           interval=0.01, what="the IOC to start")
+        try:
+            harness.wait_until(lambda: self.log.read_text().count(" ready:") > before,
+                               timeout=60, interval=0.01, what="the IOC to start")
+        except TimeoutError:
+            raise TimeoutError("the IOC did not start; its log ends:\n"
+                               + self.log.read_text()[-3000:]) from None
 
     def launchers(self) -> list[int]:
         return harness.children(self.process.pid)

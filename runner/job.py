@@ -95,6 +95,13 @@ class RunningJob:
         if self.pid:
             self._terminate()
 
+    def halt(self, reason: str) -> None:
+        """Kill it and everything it started at once: no SIGTERM, no cleanup."""
+        if self.aborted is None:
+            self.aborted = reason
+        self._grace = 0.0
+        self.kill_now()
+
     def kill_now(self) -> None:
         """Cut the grace short (a halt, a second stop signal)."""
         if self._kill_timer is not None:

@@ -227,8 +227,7 @@ class JobRunner:
     def halt(self) -> None:
         """Kill the job and everything it started now: no grace for its cleanup."""
         if self.job is not None:
-            self.job.abort(0.0, "halted by the operator")
-            self.job.kill_now()
+            self.job.halt("halted by the operator")
 
     # -- stopping ----------------------------------------------------------------
 
