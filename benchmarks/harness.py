@@ -145,7 +145,7 @@ class ScriptServerIOC(_Server):
         super().__init__(root, name)
         settings = {"prefix": self.prefix, "commands": [str(DEMO_COMMANDS)], "scripts": [],
                     "state_dir": str(self.root / "state"), "preload": ["numpy"],
-                    "abort_grace": 3.0, **config}
+                    "abort_grace": 3.0, "when_empty": "KEEP_RUNNING", **config}
         self.config = settings
         self.config_file = self.root / "config.yaml"
         # JSON is YAML: no need to format YAML by hand
