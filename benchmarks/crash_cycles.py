@@ -92,6 +92,9 @@ class CrashingIOC:
         except TimeoutError:
             raise TimeoutError("the IOC did not start; its log ends:\n"
                                + self.log.read_text()[-3000:]) from None
+        # writes need a login (this user at this address, any connection): every start
+        # makes a new token
+        put(self.pv("AUTH:LOGIN"), read_text(self.pv("TOKEN")))
 
     def launchers(self) -> list[int]:
         return harness.children(self.process.pid)

@@ -122,8 +122,9 @@ def test_ctrl_c_in_a_terminal_leaves_no_job_process(make_ioc, tmp_path):
     os.close(follower)
     try:
         command = " ".join(ioc.argv()) + f" > {ioc.log} 2>&1\n"
+        ioc.mark_log()
         os.write(leader, command.encode())
-        wait_for(lambda: "ready:" in ioc.log_text(), timeout=30, what="the IOC in a terminal")
+        ioc.wait_ready()
         (job,) = add(ioc, spawning_job(tmp_path))
         put(ioc.pv("QUEUE:START"), 1)
         pids = job_pids(tmp_path)

@@ -34,11 +34,12 @@ class UnderProcServ:
         self.control = ioc.root / "procserv.sock"
         self.pid_file = ioc.root / "procserv.pid"
         ioc.root.mkdir(parents=True, exist_ok=True)
+        ioc.mark_log()
         subprocess.run([PROCSERV, "--quiet", "--noautorestart", "--killsig", str(int(killsig)),
                         "--logfile", str(ioc.log), "--pidfile", str(self.pid_file),
                         f"unix:{self.control}", *ioc.argv()],
                        env=ioc.env(), check=True, timeout=10)
-        wait_for(lambda: "ready:" in ioc.log_text(), timeout=30, what="the IOC under procServ")
+        ioc.wait_ready()
         self.pid = int(self.pid_file.read_text())
 
     def send(self, keys: bytes, then: str) -> None:
