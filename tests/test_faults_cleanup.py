@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from ca import get, put
+from ca import get, put_checked
 from conftest import wait_for
 from faults import (all_gone, bit, block_like_procserv, cleaned_up, job_pids, signal_state,
                     spawning_job)
@@ -18,9 +18,9 @@ from test_ioc_control import add, ended, history, ids, wait_state
 
 def test_abort_runs_finally_then_kills_a_grandchild_in_its_own_session(ioc, tmp_path):
     (job,) = add(ioc, spawning_job(tmp_path))
-    put(ioc.pv("QUEUE:START"), 1)
+    put_checked(ioc.pv("QUEUE:START"), 1)
     pids = job_pids(tmp_path)
-    put(ioc.pv("JOB:ABORT"), 1)
+    put_checked(ioc.pv("JOB:ABORT"), 1)
     run = ended(ioc, job, "aborted")
     assert cleaned_up(tmp_path), "the job's finally: did not run"
     assert "aborted by the operator" in run["error"]
@@ -41,7 +41,7 @@ def stop_ioc(ioc, how: str) -> int:
 def test_a_stop_signal_gives_the_job_its_cleanup_and_leaves_no_process(make_ioc, tmp_path, how):
     ioc = make_ioc().start()
     (job,) = add(ioc, spawning_job(tmp_path))
-    put(ioc.pv("QUEUE:START"), 1)
+    put_checked(ioc.pv("QUEUE:START"), 1)
     pids = job_pids(tmp_path)
     launchers = ioc.launchers()
     assert stop_ioc(ioc, how) == 0, ioc.log_text()[-2000:]
@@ -61,16 +61,16 @@ def test_started_with_signals_blocked_as_procserv_does_jobs_still_clean_up(make_
     first, second = tmp_path / "first", tmp_path / "second"
     first.mkdir(), second.mkdir()
     job1, job2 = add(ioc, [spawning_job(first), spawning_job(second)])
-    put(ioc.pv("QUEUE:START"), 1)
+    put_checked(ioc.pv("QUEUE:START"), 1)
     pids = job_pids(first)
     state = signal_state(pids[0])
     assert state["SigBlk"] == 0, f"the job started with signals blocked: {state}"
     assert not state["SigIgn"] & (bit(signal.SIGTERM) | bit(signal.SIGHUP) | bit(signal.SIGINT))
-    put(ioc.pv("JOB:ABORT"), 1)
+    put_checked(ioc.pv("JOB:ABORT"), 1)
     ended(ioc, job1, "aborted")
     assert cleaned_up(first)
     all_gone(pids)
-    put(ioc.pv("QUEUE:START"), 1)                     # the aborted job is at the head again
+    put_checked(ioc.pv("QUEUE:START"), 1)                     # the aborted job is at the head again
     wait_for(lambda: (first / "pids").read_text() != " ".join(map(str, pids)), what="rerun")
     pids = job_pids(first)
     assert stop_ioc(ioc, "SIGTERM") == 0
@@ -81,20 +81,20 @@ def test_started_with_signals_blocked_as_procserv_does_jobs_still_clean_up(make_
 
 def test_a_job_that_kills_its_launcher_and_ignores_sigterm_is_gone_when_recorded(ioc, tmp_path):
     (job,) = add(ioc, spawning_job(tmp_path, ignore_sigterm=True, kill_parent=True))
-    put(ioc.pv("QUEUE:START"), 1)
+    put_checked(ioc.pv("QUEUE:START"), 1)
     run = ended(ioc, job, "failed")
     assert "fork server" in run["error"], run
     pids = [int(p) for p in (tmp_path / "pids").read_text().split()]
     all_gone(pids, timeout=0.5)                       # recorded ended: nothing of it runs
     (after,) = add(ioc, {"script": "pass", "name": "after"})
-    put(ioc.pv("QUEUE:START"), 1)                     # a new launcher runs the next job
+    put_checked(ioc.pv("QUEUE:START"), 1)                     # a new launcher runs the next job
     ended(ioc, after, "finished")
 
 
 def test_kill_9_of_the_ioc_leaves_no_job_process_even_one_ignoring_sigterm(make_ioc, tmp_path):
     ioc = make_ioc().start()
     add(ioc, spawning_job(tmp_path, ignore_sigterm=True))
-    put(ioc.pv("QUEUE:START"), 1)
+    put_checked(ioc.pv("QUEUE:START"), 1)
     wait_state(ioc, "RUNNING")
     pids = job_pids(tmp_path)
     launchers = ioc.launchers()
@@ -105,7 +105,7 @@ def test_kill_9_of_the_ioc_leaves_no_job_process_even_one_ignoring_sigterm(make_
 def test_the_job_gets_a_short_cleanup_when_the_ioc_is_killed(make_ioc, tmp_path):
     ioc = make_ioc().start()
     add(ioc, spawning_job(tmp_path, cleanup_takes=0.05))
-    put(ioc.pv("QUEUE:START"), 1)
+    put_checked(ioc.pv("QUEUE:START"), 1)
     pids = job_pids(tmp_path)
     ioc.kill()
     all_gone(pids, timeout=3)
@@ -126,7 +126,7 @@ def test_ctrl_c_in_a_terminal_leaves_no_job_process(make_ioc, tmp_path):
         os.write(leader, command.encode())
         ioc.wait_ready()
         (job,) = add(ioc, spawning_job(tmp_path))
-        put(ioc.pv("QUEUE:START"), 1)
+        put_checked(ioc.pv("QUEUE:START"), 1)
         pids = job_pids(tmp_path)
         os.write(leader, b"\x03")                      # Ctrl-C
         wait_for(lambda: "stopped" in ioc.log_text(), timeout=10, what="the IOC to stop")

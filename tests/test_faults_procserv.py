@@ -15,7 +15,7 @@ import subprocess
 
 import pytest
 
-from ca import put
+from ca import put_checked
 from conftest import wait_for
 from faults import all_gone, cleaned_up, job_pids, spawning_job
 from test_ioc_control import add, ended, history, ids
@@ -88,7 +88,7 @@ def test_procserv_kill_command_gives_the_job_its_cleanup(procserv_ioc, tmp_path)
     server = procserv_ioc(killsig=signal.SIGTERM)
     ioc = server.ioc
     (job,) = add(ioc, spawning_job(tmp_path))
-    put(ioc.pv("QUEUE:START"), 1)
+    put_checked(ioc.pv("QUEUE:START"), 1)
     pids = job_pids(tmp_path)
     ioc_pid = server.ioc_pid()
     server.send(b"\x18", then="SIGTERM received")          # ^X: procServ's kill command
@@ -108,7 +108,7 @@ def test_procserv_exit_leaves_no_job_process(procserv_ioc, tmp_path):
     server = procserv_ioc(killsig=signal.SIGKILL)
     ioc = server.ioc
     add(ioc, spawning_job(tmp_path, ignore_sigterm=True))
-    put(ioc.pv("QUEUE:START"), 1)
+    put_checked(ioc.pv("QUEUE:START"), 1)
     pids = job_pids(tmp_path)
     server.stop()
     all_gone(pids, timeout=3)
@@ -118,11 +118,11 @@ def test_a_job_under_procserv_runs_with_no_signal_blocked(procserv_ioc, tmp_path
     from faults import signal_state
     server = procserv_ioc()
     (job,) = add(server.ioc, spawning_job(tmp_path))
-    put(server.ioc.pv("QUEUE:START"), 1)
+    put_checked(server.ioc.pv("QUEUE:START"), 1)
     pids = job_pids(tmp_path)
     assert signal_state(server.ioc_pid())["SigBlk"] == 0
     assert signal_state(pids[0])["SigBlk"] == 0
-    put(server.ioc.pv("JOB:ABORT"), 1)
+    put_checked(server.ioc.pv("JOB:ABORT"), 1)
     ended(server.ioc, job, "aborted")
     assert cleaned_up(tmp_path)
     all_gone(pids)

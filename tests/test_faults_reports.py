@@ -7,7 +7,7 @@ import json
 import pytest
 from hypothesis import given, strategies as st
 
-from ca import get, put
+from ca import get, put_checked
 from conftest import wait_for
 from scriptserver.runner import reports
 from scriptserver.runner.outcome import decide
@@ -127,16 +127,16 @@ def sends(raw: bytes | str) -> str:
     ("""b'{"t": "message", "v": "' + b"x" * 2_000_000 + b'"}\\n'""", "longer than 1048576 bytes"),
 ])
 def test_a_malformed_report_fails_only_that_job(ioc, raw, reason):
-    put(ioc.pv("QUEUE:MODE"), "CONTINUE_ON_FAILURE")
+    put_checked(ioc.pv("QUEUE:MODE"), "CONTINUE_ON_FAILURE", enum=True)
     bad, good = add(ioc, [{"script": sends(raw), "name": "bad"},
                           {"script": "print('fine')", "name": "good"}])
-    put(ioc.pv("QUEUE:START"), 1)
+    put_checked(ioc.pv("QUEUE:START"), 1)
     run = ended(ioc, bad, "failed")
     assert "malformed report" in run["error"] and reason in run["error"], run["error"]
     wait_for(lambda: reason in get(ioc.pv("ERROR")), what="the reason in P:ERROR")
     ended(ioc, good, "finished")
     (later,) = add(ioc, {"script": "pass", "name": "later"})      # operators are unaffected
-    put(ioc.pv("QUEUE:START"), 1)
+    put_checked(ioc.pv("QUEUE:START"), 1)
     ended(ioc, later, "finished")
     assert state(ioc) == "IDLE" and ids(ioc) == []
 
@@ -144,7 +144,7 @@ def test_a_malformed_report_fails_only_that_job(ioc, raw, reason):
 def test_a_job_that_claims_it_finished_then_exits_1_is_failed(ioc):
     (job,) = add(ioc, {"script": "import os\nfrom scriptserver.jobs import api\n"
                                  "api._runtime.send('ended', status='finished')\nos._exit(1)\n"})
-    put(ioc.pv("QUEUE:START"), 1)
+    put_checked(ioc.pv("QUEUE:START"), 1)
     run = ended(ioc, job, "failed")
     assert "reported it finished, but its process then exited with status 1" in run["error"]
 
@@ -153,7 +153,7 @@ def test_a_job_that_claims_it_failed_but_exits_0_is_failed_with_its_reason(ioc):
     (job,) = add(ioc, {"script": "import os\nfrom scriptserver.jobs import api\n"
                                  "api._runtime.send('ended', status='failed', error='no beam')\n"
                                  "os._exit(0)\n"})
-    put(ioc.pv("QUEUE:START"), 1)
+    put_checked(ioc.pv("QUEUE:START"), 1)
     assert ended(ioc, job, "failed")["error"] == "no beam"
 
 
@@ -161,5 +161,5 @@ def test_reports_after_the_outcome_are_ignored(ioc):
     (job,) = add(ioc, {"script": "from scriptserver.jobs import api\n"
                                  "api._runtime.send('ended', status='finished')\n"
                                  "api._runtime.send('message', v='still talking')\n"})
-    put(ioc.pv("QUEUE:START"), 1)
+    put_checked(ioc.pv("QUEUE:START"), 1)
     ended(ioc, job, "finished")                  # its late message did not fail it
