@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from ca import get, put_checked
-from conftest import wait_for
+from conftest import IOC, wait_for
 from scriptserver.runner import reports
 from scriptserver.runner.outcome import decide
 from test_ioc_control import add, ended, ids, state
@@ -110,7 +110,15 @@ def test_the_recorded_outcome_comes_from_the_real_exit(claim, status, aborted, r
     assert words in outcome.get("error", "")
 
 
-# -- through a real IOC -----------------------------------------------------------------
+# -- through a real IOC (one for this module: each test waits for its own jobs) ---------
+
+@pytest.fixture(scope="module")
+def ioc(tmp_path_factory):
+    server = IOC(tmp_path_factory.mktemp("reports")).start()
+    put_checked(server.pv("QUEUE:MODE"), "CONTINUE_ON_FAILURE", enum=True)
+    yield server
+    server.stop()
+
 
 def sends(raw: bytes | str) -> str:
     """A job that writes ``raw`` (or what the expression ``raw`` makes) straight to its
@@ -127,7 +135,6 @@ def sends(raw: bytes | str) -> str:
     ("""b'{"t": "message", "v": "' + b"x" * 2_000_000 + b'"}\\n'""", "longer than 1048576 bytes"),
 ])
 def test_a_malformed_report_fails_only_that_job(ioc, raw, reason):
-    put_checked(ioc.pv("QUEUE:MODE"), "CONTINUE_ON_FAILURE", enum=True)
     bad, good = add(ioc, [{"script": sends(raw), "name": "bad"},
                           {"script": "print('fine')", "name": "good"}])
     put_checked(ioc.pv("QUEUE:START"), 1)
