@@ -56,6 +56,20 @@ class RunningJob:
         self._unsent: list[bytes] = []
         self._grace = 0.0
         self._kill_timer: asyncio.TimerHandle | None = None
+        self._seen: dict[int, int | None] = {}   # pid -> its start time, when last seen
+
+    def remember(self, pids: list[int]) -> None:
+        """Processes found to be the job's: known as its own even once their parent exits."""
+        for pid in pids:
+            if pid not in self._seen:
+                self._seen[pid] = tree.start_time(pid)
+
+    def still_running_of_those_seen(self) -> list[int]:
+        """Those remembered that still exist, and are the same process (not a new one that
+        was given a freed pid)."""
+        self._seen = {pid: t for pid, t in self._seen.items()
+                      if t is not None and tree.start_time(pid) == t}
+        return list(self._seen)
 
     @property
     def abort_requested(self) -> bool:
@@ -78,6 +92,7 @@ class RunningJob:
         """The process exists and its channel is open: send the job, then what was asked
         for meanwhile (or, if it was aborted meanwhile, end it before it starts)."""
         self.pid, self.writer = pid, writer
+        self.remember([pid])
         if self.aborted is not None:        # aborted while forking: the job never starts
             writer.close()
             self._terminate()

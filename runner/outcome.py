@@ -37,7 +37,19 @@ def how_it_exited(status: int) -> str:
     return f"exited with status {code}"
 
 
+CARRIED = ("simulated_seconds", "not_simulated")    # what a dry run tells, whatever the end
+
+
 def decide(claim: dict[str, Any] | None, status: int, *, aborted: str | None = None,
+           rejected: str | None = None) -> dict[str, Any]:
+    """The outcome to record (see the table above), with what a dry run told."""
+    outcome = _decide(claim, status, aborted=aborted, rejected=rejected)
+    if claim is not None and rejected is None:
+        outcome.update({k: claim[k] for k in CARRIED if k in claim})
+    return outcome
+
+
+def _decide(claim: dict[str, Any] | None, status: int, *, aborted: str | None = None,
            rejected: str | None = None) -> dict[str, Any]:
     """The outcome to record. ``claim``: the job's 'ended' report (checked), if it sent one;
     ``status``: its wait status; ``aborted``: why the server aborted it, if it did;

@@ -70,6 +70,44 @@ def stack(field: str, value: Any) -> list[list]:
     return value
 
 
+MAX_PHASES = 1_000
+PHASE_STATES = ("waiting", "running", "finished", "failed")
+
+
+def seconds(field: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not math.isfinite(value) or value < 0:
+        raise BadReport(f"{field} must be a number of seconds from 0, or null, not {_show(value)}")
+    return value
+
+
+PHASE: dict[str, Check] = {"name": text(MAX_NAME), "state": one_of(*PHASE_STATES),
+                           "expected": seconds, "actual": seconds, "started": seconds}
+
+
+def names(field: str, value: Any) -> list[str]:
+    if not isinstance(value, list) or len(value) > MAX_PHASES:
+        raise BadReport(f"{field} must be a list of at most {MAX_PHASES} names")
+    for name in value:
+        text(MAX_NAME)(f"{field} name", name)
+    return value
+
+
+def phases(field: str, value: Any) -> list[dict[str, Any]]:
+    """[{name, state, expected, actual, started}, ...] (see jobs/phases.py)."""
+    if not isinstance(value, list) or len(value) > MAX_PHASES:
+        raise BadReport(f"{field} must be a list of at most {MAX_PHASES} phases")
+    for phase in value:
+        if not isinstance(phase, dict) or set(phase) != set(PHASE):
+            raise BadReport(f"{field} must hold phases with the fields "
+                            f"{', '.join(PHASE)}, not {_show(phase)}")
+        for name, check in PHASE.items():
+            check(f"{field} {name}", phase[name])
+    return value
+
+
 # kind -> {field: (check, required)}
 REPORTS: dict[str, dict[str, tuple[Check, bool]]] = {
     "progress": {"v": (fraction, True)},
@@ -77,8 +115,11 @@ REPORTS: dict[str, dict[str, tuple[Check, bool]]] = {
     "line": {"line": (count, True), "stack": (stack, False)},
     "paused": {"resumes": (count, False)},
     "resumed": {},
+    "phases": {"v": (phases, True)},
     "ended": {"status": (one_of(*ENDINGS), True), "error": (text(MAX_ERROR), False),
-              "traceback": (text(MAX_TRACEBACK), False)},
+              "traceback": (text(MAX_TRACEBACK), False),
+              # a dry run's: the time it simulated, the commands it could not simulate
+              "simulated_seconds": (seconds, False), "not_simulated": (names, False)},
 }
 
 

@@ -13,6 +13,7 @@ that raised) is logged and reported as an ``error`` event, never lost.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
 import signal
@@ -27,6 +28,7 @@ from .output import OutputLog
 
 log = logging.getLogger(__name__)
 
+TRACK_INTERVAL = 0.5        # s between looks at what a running job has started
 GONE_TIMEOUT = 5.0          # s for a killed job's processes to be gone (and reaped)
 READERS_TIMEOUT = 1.0       # s to read the last reports and output once the processes are gone
 
@@ -44,6 +46,9 @@ class JobRunner:
         self._retired: list[ForkServer] = []
         self._launchers: list[ForkServer] = []     # every fork server not yet reaped
         self._spawning = asyncio.Lock()            # a fork server whose pid is not known yet
+        self._active: dict[int, RunningJob] = {}   # job processes (the job, dry runs) by pid
+        self._dry_run_ids = itertools.count(-1, -1)   # never a real job's id
+        self._dry_runs = 0                               # dry runs under way
 
     async def start(self) -> dict[str, str]:
         """Start a fresh fork server; its preload errors by module."""
@@ -66,29 +71,49 @@ class JobRunner:
                 await self._drop_retired()
 
     async def _drop_retired(self) -> None:
+        if self.job is not None or self._dry_runs:
+            return                      # a retired fork server still reports their ends
         while self._retired:
             await self._retired.pop().retire()
 
     # -- a job's processes ---------------------------------------------------------
 
-    def job_processes(self) -> list[int]:
-        return self._job_processes(orphans=not self._spawning.locked())
+    def job_processes(self, running: RunningJob) -> list[int]:
+        return self._job_processes(running, orphans=not self._spawning.locked())
 
-    def _job_processes(self, orphans: bool) -> list[int]:
-        """Every process of the running job: all below our fork servers, and what a dead
-        fork server left to us (our children in other sessions that are no fork server).
+    def _job_processes(self, running: RunningJob, orphans: bool) -> list[int]:
+        """Every process of ``running``: the job process and all below it; what lost its
+        parent (then a child of a fork server, or, if the fork server died, ours) and is
+        in the job's session or process group, or was seen below the job before (see
+        _track); and, when no other job (a dry run) runs beside it, every such stray.
 
-        Only one job runs at a time, so all of it is that job's. While a fork server is
-        being started its pid is not known yet: our own children are left for the next
-        look then (see _sweep)."""
+        While a fork server is being started its pid is not known yet: our own children
+        are left for the next look then (``orphans`` False; see _sweep)."""
+        if running.pid <= 0:
+            return []
         launchers = {f.pid for f in self._launchers} - {None}
-        found = tree.descendants(launchers)
+        strays = [pid for launcher in launchers for pid in tree.children(launcher)
+                  if pid not in self._active]
         if orphans:
             ours = os.getsid(0)
-            orphans = [pid for pid in tree.children(os.getpid())
-                       if pid not in launchers and tree.session(pid) not in (ours, None)]
-            found += orphans + tree.descendants(orphans)
-        return found
+            strays += [pid for pid in tree.children(os.getpid())
+                       if pid not in launchers and pid not in self._active
+                       and tree.session(pid) not in (ours, None)]
+        alone = all(job is running for job in self._active.values())
+        seen = running.still_running_of_those_seen()     # the job process among them
+        found = set(seen)
+        for pid in strays:
+            if alone or pid in seen or running.pid in (tree.session(pid), tree.group(pid)):
+                found.add(pid)
+        found |= set(tree.descendants(found))
+        return sorted(found)
+
+    async def _track(self, running: RunningJob) -> None:
+        """Remember what the job has started, so that a process whose parent exits (and
+        so lands below the fork server) is still known as the job's."""
+        while True:
+            running.remember(self.job_processes(running))
+            await asyncio.sleep(TRACK_INTERVAL)
 
     async def _sweep(self, running: RunningJob) -> None:
         """Kill whatever is left of the job, until nothing is (zombies reaped)."""
@@ -97,7 +122,8 @@ class JobRunner:
         deadline = loop.time() + GONE_TIMEOUT
         while True:
             async with self._spawning:
-                alive = tree.kill_step(self._job_processes(orphans=True), reap_own=True)
+                alive = tree.kill_step(self._job_processes(running, orphans=True),
+                                       reap_own=True)
             group = running.pid > 0 and not tree.group_gone(running.pid)
             if not alive and not group:
                 return
@@ -116,10 +142,15 @@ class JobRunner:
         Not a coroutine function on purpose: a pause or abort asked for before the
         returned coroutine first runs must already find the job here.
         """
-        running = self.job = RunningJob(job_id, self.listener, OutputLog(), self.job_processes)
+        running = self.job = self._new_job(job_id, self.listener)
         if self.stopping is not None:
             running.abort(self.abort_grace, self.stopping)
         return self._follow(running, payload)
+
+    def _new_job(self, job_id: int, listener: Listener) -> RunningJob:
+        running = RunningJob(job_id, listener, OutputLog(), lambda: [])
+        running.processes = lambda: self.job_processes(running)
+        return running
 
     async def _follow(self, running: RunningJob, payload: dict[str, Any]) -> None:
         outcome = failed("the job's runner stopped unexpectedly")
@@ -175,21 +206,48 @@ class JobRunner:
         exited = forkserver.exited(pid)
         reader, writer = await asyncio.open_unix_connection(sock=ours,
                                                             limit=reports.MAX_REPORT_BYTES)
+        self._active[pid] = running
         running.connected(pid, writer, payload)
         output = asyncio.StreamReader(limit=2**20)
         await asyncio.get_running_loop().connect_read_pipe(
             lambda: asyncio.StreamReaderProtocol(output), os.fdopen(out_r, "rb", 0))
         readers = [self._watch(running.read_reports(reader, self.abort_grace), "its reports"),
                    self._watch(running.read_output(output), "its output")]
+        tracking = self._watch(self._track(running), "what it started")
         try:
             status = await exited
+            tracking.cancel()
             await self._sweep(running)
             await asyncio.wait(readers, timeout=READERS_TIMEOUT)
         finally:
+            tracking.cancel()
             for task in readers:
                 task.cancel()
             writer.close()
+            self._active.pop(pid, None)
         return decide(running.claim, status, aborted=running.aborted, rejected=running.rejected)
+
+    async def dry_run(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Run a job as a dry run through the same fork server, beside (never as) the
+        running job: what it reports is kept in its outcome, not told to the listener.
+        Cancelling this ends the dry run and everything it started at once."""
+        reports: dict[str, Any] = {}
+        running = self._new_job(next(self._dry_run_ids), lambda kind, data: reports.update(
+            {kind: data.get("v", data)}))
+        self._dry_runs += 1
+        try:
+            outcome = await self._run(running, {**payload, "dry_run": True})
+        except asyncio.CancelledError:
+            running.halt("the dry run was cancelled")
+            raise
+        except LauncherDied as err:
+            outcome = failed(str(err))
+        finally:
+            self._dry_runs -= 1
+        await self._drop_retired()
+        outcome["output"] = running.output.text()
+        outcome["phases"] = reports.get("phases", [])
+        return outcome
 
     def _watch(self, coro: Coroutine, what: str) -> asyncio.Task:
         """A background task whose failure is reported, not lost."""

@@ -90,6 +90,26 @@ def session(pid: int) -> int | None:
         return None
 
 
+def group(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
+
+
+def start_time(pid: int) -> int | None:
+    """When the process started (clock ticks since boot): with the pid, names a process
+    uniquely, as pids are reused."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return int(f.read().rsplit(b")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        try:
+            return int(psutil.Process(pid).create_time() * 100)
+        except psutil.Error:
+            return None
+
+
 def outside_group(pids: Iterable[int], pgid: int) -> list[int]:
     """Those of ``pids`` not in process group ``pgid`` (started in a group or session of their own)."""
     out = []
