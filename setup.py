@@ -26,6 +26,7 @@ setup(
         "pvapy>=5",
         "pyflakes>=3",
         "psutil>=5.9",
+        "ibex-non-ca-helpers>=0.1",
     ],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6", "pyepics>=3.5", "p4p>=4.1"],

@@ -49,6 +49,7 @@ class Need(Enum):
 NEEDS: dict[str, Need] = {
     "QUEUE:CLEAR": Need.MANAGE,
     "QUEUE:MODE": Need.MANAGE,
+    "QUEUE:MODE:SP": Need.MANAGE,
     "QUEUE:WHEN_EMPTY": Need.MANAGE,
     "HISTORY:CLEAR": Need.MANAGE,
     "COMMANDS:RELOAD": Need.MANAGE,

@@ -73,8 +73,9 @@ def normal_prefix(prefix: str) -> str:
 
 
 def load(path: Path | None = None, *, prefix: str | None = None,
-         state_dir: str | None = None) -> Config:
-    """Read and check the configuration; ``prefix``/``state_dir`` override the file."""
+         state_dir: str | None = None, overrides: dict[str, Any] | None = None) -> Config:
+    """Read and check the configuration; ``overrides`` (IBEX macros), then
+    ``prefix``/``state_dir`` override the file."""
     path = path or demo_config_path()
     try:
         raw = yaml.safe_load(path.read_text())
@@ -84,6 +85,7 @@ def load(path: Path | None = None, *, prefix: str | None = None,
         raise ConfigError(f"{path}: not valid YAML: {err}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the configuration must be a mapping of keys to values")
+    raw.update(overrides or {})
     if prefix is not None:
         raw["prefix"] = prefix
     if state_dir is not None:

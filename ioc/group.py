@@ -27,6 +27,7 @@ from . import ca_access
 from .access import need_of
 from .gate import ACTING
 from .pvs import PVS, PV, Topic
+from .records import record_for
 from .serialized import dumps
 from .service import ScriptServer
 
@@ -78,11 +79,16 @@ def property_for(pv: PV) -> pvproperty:
     elif pv.kind == "enum":
         kwargs["enum_strings"] = list(pv.enum)
     if pv.units:
-        kwargs.update(units=pv.units, precision=1 if pv.kind == "double" else 0)
+        kwargs["units"] = pv.units
+    if pv.kind == "double":
+        kwargs["precision"] = 1
     if pv.limits:
         low, high = pv.limits
         kwargs.update(lower_ctrl_limit=low, upper_ctrl_limit=high,
                       lower_disp_limit=low, upper_disp_limit=high)
+    record = record_for(pv)
+    if record is not None:
+        kwargs["record"] = record
     prop = pvproperty(**kwargs)
     if pv.action is not None:
         prop.putter(_putter(pv))

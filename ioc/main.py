@@ -20,6 +20,7 @@ from scriptserver.jobs.errors import RequestRefused
 from scriptserver.runner import signals
 
 from . import config as configuration
+from . import ibexenv
 from . import transport
 
 log = logging.getLogger("scriptserver")
@@ -32,6 +33,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "over Channel Access. With no --config, the demo instrument is served.")
     parser.add_argument("--config", type=Path, help="YAML configuration file")
     parser.add_argument("--prefix", help="PV prefix (overrides the file), e.g. IN:INST:CS:SS:")
+    parser.add_argument("--ioc-name", help="IBEX IOC name, used with MYPVPREFIX when there is "
+                        f"no --prefix (default: $IOCNAME or {ibexenv.DEFAULT_IOC_NAME})")
     parser.add_argument("--state-dir", help="folder for the store and logs (overrides the file)")
     parser.add_argument("--list-pvs", action="store_true", help="print the PV names and exit")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -44,8 +47,10 @@ def main(argv: list[str] | None = None) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     signals.clean_inherited()          # procServ blocks SIGTERM, SIGHUP and SIGPIPE
     try:
-        config = configuration.load(args.config, prefix=args.prefix, state_dir=args.state_dir)
-    except configuration.ConfigError as err:
+        config = configuration.load(
+            args.config, prefix=args.prefix or ibexenv.ioc_prefix(os.environ, args.ioc_name),
+            state_dir=args.state_dir, overrides=ibexenv.macro_settings(os.environ))
+    except (configuration.ConfigError, ibexenv.MacroError) as err:
         print(err, file=sys.stderr)
         sys.exit(2)
 

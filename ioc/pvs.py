@@ -8,7 +8,7 @@ named here exists. README's PV table is generated from this table
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
@@ -57,6 +57,7 @@ class PV:
     size: int = TEXT
     writable: bool = False          # a status PV that also takes puts (e.g. QUEUE:MODE)
     lazy: bool = False              # large: built when read, monitors updated just after a put
+    hexed: bool = False             # control PV taking zlib-compressed hex JSON (IBEX clients)
 
     @property
     def topics(self) -> tuple[Topic, ...]:
@@ -93,7 +94,11 @@ PVS: list[PV] = [
        "submitted", T.QUEUE, "queue_json", size=BIG, lazy=True),
     PV("QUEUE:HEX", "json", "QUEUE as zlib-compressed hex (IBEX style)", T.QUEUE, "queue_hex",
        size=BIG, lazy=True),
-    PV("QUEUE:LEN", "long", "number of queued jobs", T.QUEUE, "queue_length"),
+    PV("QUEUE:MODE:SP", "enum", "set QUEUE:MODE (IBEX setpoint)", T.STATE, "queue_mode",
+       enum=tuple(QUEUE_MODES), action="set_mode", writable=True),
+    PV("QUEUE:MODE:SP:RBV", "enum", "QUEUE:MODE read back (IBEX setpoint convention)", T.STATE,
+       "queue_mode", enum=tuple(QUEUE_MODES)),
+    PV("QUEUE:LEN", "long", "number of queued jobs", T.QUEUE, "queue_length", units="jobs"),
     PV("QUEUE:IDS", "longs", "ids of queued jobs in running order", T.QUEUE, "queue_ids",
        size=IDS, lazy=True),
     PV("QUEUE:ADD:IDS", "longs", "ids given to the jobs of the last accepted QUEUE:ADD, "
@@ -119,7 +124,7 @@ PVS: list[PV] = [
     PV("QUEUE:ETA", "double", "seconds until the current and queued jobs are done, counting "
        "those with an estimate", (T.QUEUE, T.STATE) + LIVE, "queue_eta", units="s"),
     PV("QUEUE:ETA:UNKNOWN", "long", "how many of those jobs have no estimate (QUEUE:ETA is then "
-       "a lower bound)", (T.QUEUE,) + LIVE, "queue_eta_unknown"),
+       "a lower bound)", (T.QUEUE,) + LIVE, "queue_eta_unknown", units="jobs"),
     PV("BATCH", "json", "the batch the current job belongs to: id, name, index, size, progress",
        (T.QUEUE, T.JOB, T.PROGRESS), "batch"),
     PV("BATCH:PROGRESS", "double", "% done of the current batch", (T.QUEUE, T.JOB, T.PROGRESS),
@@ -200,6 +205,16 @@ PVS: list[PV] = [
     PV("AUTH:LOGOUT", "text", "end your own session (put anything, e.g. me), or, with manage "
        "rights, put user@host to end that session", action="logout"),
 ]
+
+
+def hex_twins(pvs: list[PV]) -> list[PV]:
+    """A ``:HEX`` twin of every control PV that takes JSON, for IBEX's compress-and-hex clients."""
+    return [replace(pv, name=pv.name + ":HEX", hexed=True, size=2 * pv.size,
+                    doc=f"{pv.name} as zlib-compressed hex JSON (IBEX clients)")
+            for pv in pvs if pv.action and pv.kind == "json"]
+
+
+PVS += hex_twins(PVS)
 
 
 def markdown_table() -> str:

@@ -8,12 +8,16 @@ the queue's estimate totals are summed once per change.
 """
 from __future__ import annotations
 
+import binascii
 import json
 import zlib
 from typing import Any, Callable, Iterable
 
+from ibex_non_ca_helpers.compress_hex import dehex_and_decompress
+
 from scriptserver.jobs import estimates
 from scriptserver.jobs.effects import Run
+from scriptserver.jobs.errors import RequestRefused
 from scriptserver.jobs.queue import Job
 
 
@@ -24,6 +28,17 @@ def dumps(value: Any) -> str:
 def hexed(text: str) -> str:
     """zlib-compressed, hex-encoded text, as the IBEX block server publishes large values."""
     return zlib.compress(text.encode(), 1).hex()
+
+
+def unhexed(value: Any) -> str:
+    """The text an IBEX client sent compressed and hexed (``compress_and_hex``)."""
+    data = value.encode() if isinstance(value, str) else bytes(value)
+    try:
+        return dehex_and_decompress(data.strip(b"\0 \n")).decode()
+    except (binascii.Error, zlib.error, ValueError) as err:
+        raise RequestRefused(f"not zlib-compressed hex text ({err}); send what IBEX's "
+                             "compress_and_hex makes, or put plain JSON on the PV without "
+                             ":HEX") from None
 
 
 class Serialized:

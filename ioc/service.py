@@ -30,7 +30,7 @@ from .config import Config
 from .estimating import Estimator
 from .gate import ACTING, Gate
 from .pvs import PV, Topic
-from .serialized import Serialized
+from .serialized import Serialized, unhexed
 from .status import LiveJob, Notes, StatusView
 from .validating import Validator
 
@@ -126,7 +126,7 @@ class ScriptServer:
         try:
             if who is not None:
                 self.gate.admit(who, pv.name, need_of(pv.name, pv.action is not None))
-            await ACTIONS[pv.action](self, value)
+            await ACTIONS[pv.action](self, unhexed(value) if pv.hexed else value)
             log.info("%s by %s", pv.name, who or "the server")
         except RequestRefused as refused:
             log.info("%s by %s refused", pv.name, who or "the server")
