@@ -7,6 +7,7 @@ PACKAGES = {
     "scriptserver.runner": "runner",
     "scriptserver.commands": "commands",
     "scriptserver.db": "db",
+    "scriptserver.blocks": "blocks",
     "scriptserver.config": "config",
 }
 
@@ -29,7 +30,7 @@ setup(
         "ibex-non-ca-helpers>=0.1",
     ],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6", "pyepics>=3.5", "p4p>=4.1"],
+        "test": ["pytest>=7", "hypothesis>=6", "pyepics>=3.5", "p4p>=4.1", "epicscorelibs>=7"],
         "bench": ["pyepics>=3.5", "epicscorelibs>=7"],
     },
     entry_points={"console_scripts": ["scriptserver-ioc=scriptserver.ioc.main:main"]},

@@ -25,9 +25,11 @@ T = TypeVar("T")
 
 
 class Admission:
-    def __init__(self, commands: CommandLibrary, scripts: ScriptFolders):
+    def __init__(self, commands: CommandLibrary, scripts: ScriptFolders,
+                 block_names: Callable[[], list[str] | None] = lambda: None):
         self.commands = commands
         self.scripts = scripts
+        self.block_names = block_names      # the IBEX block server's, None when unknown
 
     def review(self, spec: JobSpec) -> Review:
         """Every static problem of a job (the one path: queue, edit, pre-run, VALIDATE)."""

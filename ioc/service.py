@@ -26,6 +26,7 @@ from scriptserver.runner.runner import JobRunner
 
 from .access import Who, need_of
 from .admission import Admission
+from .blocknames import BlockNames
 from .config import Config
 from .estimating import Estimator
 from .gate import ACTING, Gate
@@ -71,7 +72,8 @@ class ScriptServer:
                                   history_length=config.history_length, **policies)
         self.scripts = ScriptFolders(config.scripts)
         self.commands = CommandLibrary(config.commands)
-        self.admission = Admission(self.commands, self.scripts)
+        self.blocks = BlockNames()
+        self.admission = Admission(self.commands, self.scripts, self.blocks.current)
         self.estimator = Estimator(self.store, self.commands)
         self.runner = JobRunner(config.preload, self._on_job_event, config.abort_grace)
         self.notes = Notes()
@@ -93,6 +95,7 @@ class ScriptServer:
             self.notes.error = "preload failed: " + "; ".join(
                 f"{name}: {err}" for name, err in preload_errors.items())
         await self.commands.refresh()
+        self.blocks.start()
         self._tasks = [self.spawn(coro, what) for coro, what in (
             (self._follow_events(), "following jobs"), (self._tick_elapsed(), "elapsed time"),
             (self._watch_commands(), "watching command folders"))]

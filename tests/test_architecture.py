@@ -18,7 +18,8 @@ LAYERS: dict[str, set[str]] = {
     "commands": {"jobs"},
     "runner": {"jobs", "commands"},                  # the job process side
     "db": {"jobs"},
-    "ioc": {"jobs", "commands", "runner", "db"},     # the faces: CA, PVA, the service
+    "blocks": {"jobs"},                              # block access in job processes (CA)
+    "ioc": {"jobs", "commands", "runner", "db", "blocks"},   # the faces: CA, PVA, the service
 }
 IO_MODULES = {"asyncio", "socket", "subprocess", "sqlite3", "caproto", "pvaccess", "threading",
               "selectors", "multiprocessing"}

@@ -1,0 +1,64 @@
+"""Static check of a script's block names: ``cget``/``cset``/``waitfor`` of unknown blocks.
+
+A script that asks for a block the current configuration does not have would fail
+when it gets there, maybe hours into a run; this finds it when the job is submitted.
+Only names written as string literals are checked (``cget("TEMP1")``,
+``cset(TEMP1=5)``, ``g.waitfor("TEMP1", 5)``): a name computed at run time cannot be
+known here. ``block_problems`` is one checker: it returns every problem it finds,
+so it can sit beside other static checks that report several problems at once.
+"""
+from __future__ import annotations
+
+import ast
+import difflib
+from typing import Iterable
+
+BLOCK_FUNCTIONS = {"cget", "cset", "waitfor", "waitfor_block", "cshow"}
+# keyword arguments of those functions that are not block names (genie_python's)
+NOT_BLOCKS = {"runcontrol", "lowlimit", "highlimit", "wait", "verbose", "maxwait", "wait_all",
+              "seconds", "minutes", "hours", "time", "frames", "raw_frames", "uamps", "mevents",
+              "early_exit", "quiet", "block", "value"}
+
+
+def block_names_used(source: str) -> list[tuple[str, int]]:
+    """(block name, line) for every literal block name the script passes to the block calls."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []                     # reported by the syntax check, not here
+    used = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or _called(node.func) not in BLOCK_FUNCTIONS:
+            continue
+        first = node.args[0] if node.args else next(
+            (k.value for k in node.keywords if k.arg == "block"), None)
+        if isinstance(first, ast.Constant) and isinstance(first.value, str):
+            used.append((first.value, node.lineno))
+        elif not node.args and _called(node.func) in ("cset", "waitfor"):
+            used += [(k.arg, node.lineno) for k in node.keywords
+                     if k.arg and k.arg not in NOT_BLOCKS]
+    return used
+
+
+def block_problems(source: str, known: Iterable[str], where: str = "the script") -> list[str]:
+    """One message per unknown block name, with a "did you mean" from ``known``."""
+    known = list(known)
+    upper = {k.upper(): k for k in known}
+    problems = []
+    for name, line in block_names_used(source):
+        if name.upper() in upper:
+            continue
+        close = difflib.get_close_matches(name.upper(), list(upper), n=1, cutoff=0.6)
+        hint = (f"; did you mean {upper[close[0]]!r}?" if close else
+                f"; the blocks are {', '.join(sorted(known))}" if known else
+                "; the current configuration has no blocks")
+        problems.append(f"{where}, line {line}: no block named {name!r}{hint}")
+    return problems
+
+
+def _called(func: ast.expr) -> str:
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):          # g.cget(...), blocks.cset(...)
+        return func.attr
+    return ""
