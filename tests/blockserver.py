@@ -53,6 +53,13 @@ DEVICE_BLOCKS = ["TEMP1", "SHUTTER", "PRESSURE"]
 RECORD = {"double": "ai", "long": "longin"}
 
 
+def run_control(block: str) -> str:
+    """The run-control PVs IBEX keeps for every block (genie_python's cget reads them)."""
+    return (f'record(bo, "$(P)CS:SB:{block}:RC:ENABLE") {{ field(ZNAM, "NO") field(ONAM, "YES") }}\n'
+            f'record(ao, "$(P)CS:SB:{block}:RC:LOW") {{ }}\n'
+            f'record(ao, "$(P)CS:SB:{block}:RC:HIGH") {{ }}\n')
+
+
 def forwarding_record(block: str, pv: str, kind: str) -> str:
     """A block of one of the script server's scalar PVs: value and alarm over a CA link."""
     import epics
@@ -74,7 +81,8 @@ class BlockServer:
         self.db = root / "blocks.db"
         root.mkdir(parents=True, exist_ok=True)
         self.db.write_text(DEVICES + "".join(
-            forwarding_record(block, pv, kind) for block, (pv, kind) in forwards.items()))
+            forwarding_record(block, pv, kind) for block, (pv, kind) in forwards.items())
+            + "".join(run_control(block) for block in self.names))
         self.log = root / "blockserver.log"
         self.process: subprocess.Popen | None = None
 

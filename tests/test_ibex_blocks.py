@@ -7,6 +7,9 @@ name; the script server's own PVs are read back through ``CS:SB:`` blocks.
 """
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import epics
 import pytest
@@ -125,3 +128,25 @@ def test_the_script_servers_own_pvs_as_blocks_give_value_units_and_alarm(ibex):
     assert "SCRIPT_PROGRESS 0.0 % NO_ALARM" in output
     # no job has an estimate here, so the time left is unknown: NaN with an INVALID alarm
     assert "SCRIPT_REMAINING nan s INVALID" in output
+
+
+def test_genie_pythons_own_cget_and_cset_many_times_in_a_row(ibex):
+    """genie_python (optional: not installed in CI) against the server and the stand-in.
+
+    ``set_pv`` on a script server PV reads its ``.DISP`` before writing, every time:
+    a DISP that is not sent as 0 makes it refuse now and then ("DISP is set").
+    """
+    pytest.importorskip("genie_python")
+    server, blocks = ibex
+    rounds = 100
+    result = subprocess.run([sys.executable, str(Path(__file__).parent / "genie_driver.py"),
+                             blocks.instrument, server.prefix, str(rounds)],
+                            capture_output=True, text=True, timeout=240)
+    line = next((l for l in result.stdout.splitlines() if l.startswith("RESULT ")), None)
+    assert line, result.stdout[-3000:] + result.stderr[-3000:]
+    seen = json.loads(line[len("RESULT "):])
+    assert seen["temps"] == ["K"] * (rounds // 10)
+    assert seen["modes"] == [True] * rounds
+    assert seen["temp_reached"] == pytest.approx(2.0)
+    assert seen["queue_len"] == [0, "jobs", "NO_ALARM"]
+    assert seen["remaining"] == ["s", "INVALID"]
