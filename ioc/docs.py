@@ -12,9 +12,13 @@ from pathlib import Path
 
 from scriptserver.jobs.states import diagrams
 
+from .ibex import blocks_table, interest_table
+from .ibexenv import macros_table
 from .pvs import markdown_table
 
-SECTIONS = {"pv-table": markdown_table, "state-diagrams": diagrams}
+SECTIONS = {"pv-table": markdown_table, "state-diagrams": diagrams,
+            "ibex-blocks": blocks_table, "ibex-interest": interest_table,
+            "ibex-macros": macros_table}
 
 
 def render(text: str) -> str:

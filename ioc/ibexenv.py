@@ -83,3 +83,10 @@ def macro_settings(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         except ValueError:
             raise MacroError(f"macro {macro}={text!r}: must be {what}") from None
     return settings
+
+
+def macros_table() -> str:
+    """README: the macros the script server reads from ``MACROS``."""
+    rows = ["| macro | configuration key | value |", "|---|---|---|"]
+    rows += [f"| `{macro}` | `{key}` | {what} |" for macro, (key, _, what) in MACROS.items()]
+    return "\n".join(rows)
