@@ -4,15 +4,18 @@ A script that asks for a block the current configuration does not have would fai
 when it gets there, maybe hours into a run; this finds it when the job is submitted.
 Only names written as string literals are checked (``cget("TEMP1")``,
 ``cset(TEMP1=5)``, ``g.waitfor("TEMP1", 5)``): a name computed at run time cannot be
-known here. ``block_problems`` is one checker: it returns every problem it finds,
+known here. A command's arguments are block names only where the command says so,
+with a parameter typed ``Block`` (``Block = NewType("Block", str)``, as
+``scriptserver.blocks.Block``). ``block_problems`` is one checker: it returns every problem it finds,
 so it can sit beside other static checks that report several problems at once.
 """
 from __future__ import annotations
 
 import ast
 import difflib
-from typing import Iterable
+from typing import Any, Iterable
 
+BLOCK_TYPE = "Block"            # the type name of a command parameter that takes a block name
 BLOCK_FUNCTIONS = {"cget", "cset", "waitfor", "waitfor_block", "cshow"}
 # keyword arguments of those functions that are not block names (genie_python's)
 NOT_BLOCKS = {"runcontrol", "lowlimit", "highlimit", "wait", "verbose", "maxwait", "wait_all",
@@ -43,17 +46,38 @@ def block_names_used(source: str) -> list[tuple[str, int]]:
 def block_problems(source: str, known: Iterable[str], where: str = "the script") -> list[str]:
     """One message per unknown block name, with a "did you mean" from ``known``."""
     known = list(known)
-    upper = {k.upper(): k for k in known}
+    return [f"{where}, line {line}: {_unknown(name, known)}"
+            for name, line in block_names_used(source) if not _is_known(name, known)]
+
+
+def block_argument_problems(parameters: list[dict[str, Any]], args: dict[str, Any],
+                            known: Iterable[str], where: str) -> list[str]:
+    """One message per argument of a ``Block`` parameter that names no current block."""
+    known = list(known)
     problems = []
-    for name, line in block_names_used(source):
-        if name.upper() in upper:
+    for parameter in parameters:
+        name = parameter["name"]
+        if parameter.get("type") != BLOCK_TYPE or name not in args:
             continue
-        close = difflib.get_close_matches(name.upper(), list(upper), n=1, cutoff=0.6)
-        hint = (f"; did you mean {upper[close[0]]!r}?" if close else
-                f"; the blocks are {', '.join(sorted(known))}" if known else
-                "; the current configuration has no blocks")
-        problems.append(f"{where}, line {line}: no block named {name!r}{hint}")
+        value = args[name]
+        if not isinstance(value, str):
+            problems.append(f"{where}: {name} must be a block name (text), not {value!r}")
+        elif not _is_known(value, known):
+            problems.append(f"{where}: {name}: {_unknown(value, known)}")
     return problems
+
+
+def _is_known(name: str, known: list[str]) -> bool:
+    return name.upper() in (k.upper() for k in known)
+
+
+def _unknown(name: str, known: list[str]) -> str:
+    upper = {k.upper(): k for k in known}
+    close = difflib.get_close_matches(name.upper(), list(upper), n=1, cutoff=0.6)
+    hint = (f"; did you mean {upper[close[0]]!r}?" if close else
+            f"; the blocks are {', '.join(sorted(known))}" if known else
+            "; the current configuration has no blocks")
+    return f"no block named {name!r}{hint}"
 
 
 def _called(func: ast.expr) -> str:

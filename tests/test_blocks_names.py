@@ -8,7 +8,8 @@ from ibex_non_ca_helpers.compress_hex import compress_and_hex
 from scriptserver.blocks.api import _condition
 from scriptserver.blocks.names import (BlockError, UnknownBlock, block_pv, decode_block_names,
                                        instrument_prefix)
-from scriptserver.commands.blockcheck import block_names_used, block_problems
+from scriptserver.commands.blockcheck import (block_argument_problems, block_names_used,
+                                              block_problems)
 from scriptserver.ioc import ibexenv
 
 NAMES = st.lists(st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,20}", fullmatch=True), max_size=30)
@@ -59,6 +60,17 @@ def test_the_script_check_finds_literal_block_names_only():
     ]
     assert block_problems(SCRIPT, ["TEMP1", "TMEP2", "FEILD", "FIELD"]) == []
     assert block_problems("def broken(:\n", ["TEMP1"]) == []      # the syntax check says why
+
+
+def test_command_arguments_are_block_names_only_where_typed_block():
+    parameters = [{"name": "block", "type": "Block"}, {"name": "label", "type": "str"}]
+    known = ["TEMP1", "FIELD"]
+    assert block_argument_problems(parameters, {"block": "temp1", "label": "TMEP1"}, known,
+                                   "set_block") == []
+    assert block_argument_problems(parameters, {"block": "TMEP1"}, known, "set_block") == [
+        "set_block: block: no block named 'TMEP1'; did you mean 'TEMP1'?"]
+    assert block_argument_problems(parameters, {"block": 3}, known, "set_block") == [
+        "set_block: block must be a block name (text), not 3"]
 
 
 @pytest.mark.parametrize("value, low, high, reads, reached", [

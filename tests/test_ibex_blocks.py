@@ -17,7 +17,7 @@ from caproto import ErrorResponseReceived
 
 from blockserver import BlockServer
 from ca import get, get_json, get_value, put, put_checked, refusal
-from conftest import IOC, wait_for
+from conftest import IOC, wait_for, write
 
 FORWARDS = {"SCRIPT_QUEUE_LEN": ("QUEUE:LEN", "long"), "SCRIPT_REMAINING": ("JOB:REMAINING",
             "double"), "SCRIPT_PROGRESS": ("JOB:PROGRESS", "double")}
@@ -28,7 +28,15 @@ def ibex(tmp_path_factory):
     """(script server, block server) under one test instrument prefix, shared by the tests."""
     tmp_path = tmp_path_factory.mktemp("ibex")
     instrument = f"TE:NDT{os.getpid()}:"
-    server = IOC(tmp_path / "ioc")
+    commands = write(tmp_path / "commands", "blocks.py", """\
+        from scriptserver.blocks import Block, cset
+
+
+        def set_block(block: Block, value: float, label: str = ""):
+            \"\"\"Set a block and wait until it reads the value.\"\"\"
+            cset(block, value, wait=True, maxwait=30)
+        """).parent
+    server = IOC(tmp_path / "ioc", commands=commands)
     server.env = {"MYPVPREFIX": instrument, "MACROS": json.dumps(
         {"QUEUE_MODE": "CONTINUE_ON_FAILURE", "SOMETHING_ELSE": "ignored"})}
     server.prefix = instrument + "SCRPTSRV_01:"
@@ -150,3 +158,20 @@ def test_genie_pythons_own_cget_and_cset_many_times_in_a_row(ibex):
     assert seen["temp_reached"] == pytest.approx(2.0)
     assert seen["queue_len"] == [0, "jobs", "NO_ALARM"]
     assert seen["remaining"] == ["s", "INVALID"]
+
+
+def test_a_command_argument_typed_block_is_checked_and_the_command_sets_it(ibex):
+    server, blocks = ibex
+    bad = {"command": "set_block", "args": {"block": "TMEP1", "value": 2.5}}
+    wait_for(lambda: refused(server, bad), timeout=15, what="the block names to be known")
+    with pytest.raises(ErrorResponseReceived) as err:
+        put_checked(server.pv("QUEUE:ADD"), bad)
+    assert "set_block: block: no block named 'TMEP1'; did you mean 'TEMP1'?" in refusal(err)
+    # an argument not typed Block is not a block name, whatever it says
+    put_checked(server.pv("QUEUE:ADD"), {"command": "set_block", "args": {
+        "block": "temp1", "value": 2.5, "label": "TMEP1"}})
+    job_id = int(get_value(server.pv("QUEUE:ADD:IDS"))[0])
+    put(server.pv("QUEUE:START"), 1)
+    wait_for(lambda: any(r["id"] == job_id and r["status"] == "finished"
+                         for r in get_json(server.pv("HISTORY")) or []), timeout=40)
+    assert epics.caget(blocks.pv("SIM:TEMP1"), use_monitor=False) == pytest.approx(2.5)
