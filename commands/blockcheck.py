@@ -6,14 +6,21 @@ Only names written as string literals are checked (``cget("TEMP1")``,
 ``cset(TEMP1=5)``, ``g.waitfor("TEMP1", 5)``): a name computed at run time cannot be
 known here. A command's arguments are block names only where the command says so,
 with a parameter typed ``Block`` (``Block = NewType("Block", str)``, as
-``scriptserver.blocks.Block``). ``block_problems`` is one checker: it returns every problem it finds,
-so it can sit beside other static checks that report several problems at once.
+``scriptserver.blocks.Block``). ``job_block_problems`` returns every such problem of a
+job, as ``Problem``s beside the other static checks of ``review``.
 """
 from __future__ import annotations
 
 import ast
 import difflib
 from typing import Any, Iterable
+
+from scriptserver.jobs.errors import RequestRefused
+from scriptserver.jobs.spec import JobSpec
+
+from .checks import Problem
+from .library import CommandLibrary
+from .scripts import ScriptFolders
 
 BLOCK_TYPE = "Block"            # the type name of a command parameter that takes a block name
 BLOCK_FUNCTIONS = {"cget", "cset", "waitfor", "waitfor_block", "cshow"}
@@ -43,16 +50,33 @@ def block_names_used(source: str) -> list[tuple[str, int]]:
     return used
 
 
-def block_problems(source: str, known: Iterable[str], where: str = "the script") -> list[str]:
-    """One message per unknown block name, with a "did you mean" from ``known``."""
+def job_block_problems(spec: JobSpec, known: Iterable[str], commands: CommandLibrary,
+                       scripts: ScriptFolders) -> list[Problem]:
+    """The unknown block names of any job: a script's literals, a command's Block arguments."""
+    body = spec.body
+    if spec.kind == "command":
+        try:
+            parameters = commands.get(body["command"])["parameters"]
+        except RequestRefused:
+            return []                     # an unknown command: the command check says so
+        return block_argument_problems(parameters, body.get("args", {}), known, body["command"])
+    if spec.kind == "script_file":
+        source = scripts.resolve(body["script_file"]).read_text(errors="replace")
+    else:
+        source = body["script"]
+    return block_problems(source, known)
+
+
+def block_problems(source: str, known: Iterable[str]) -> list[Problem]:
+    """One problem per unknown block name, with a "did you mean" from ``known``."""
     known = list(known)
-    return [f"{where}, line {line}: {_unknown(name, known)}"
+    return [Problem(_unknown(name, known), line)
             for name, line in block_names_used(source) if not _is_known(name, known)]
 
 
 def block_argument_problems(parameters: list[dict[str, Any]], args: dict[str, Any],
-                            known: Iterable[str], where: str) -> list[str]:
-    """One message per argument of a ``Block`` parameter that names no current block."""
+                            known: Iterable[str], where: str) -> list[Problem]:
+    """One problem per argument of a ``Block`` parameter that names no current block."""
     known = list(known)
     problems = []
     for parameter in parameters:
@@ -61,9 +85,9 @@ def block_argument_problems(parameters: list[dict[str, Any]], args: dict[str, An
             continue
         value = args[name]
         if not isinstance(value, str):
-            problems.append(f"{where}: {name} must be a block name (text), not {value!r}")
+            problems.append(Problem(f"{where}: {name} must be a block name (text), not {value!r}"))
         elif not _is_known(value, known):
-            problems.append(f"{where}: {name}: {_unknown(value, known)}")
+            problems.append(Problem(f"{where}: {name}: {_unknown(value, known)}"))
     return problems
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Callable, TypeVar
 
+from scriptserver.commands.blockcheck import job_block_problems
 from scriptserver.commands.library import CommandLibrary
 from scriptserver.commands.review import Review, review
 from scriptserver.commands.scripts import ScriptFolders
@@ -33,7 +34,11 @@ class Admission:
 
     def review(self, spec: JobSpec) -> Review:
         """Every static problem of a job (the one path: queue, edit, pre-run, VALIDATE)."""
-        return review(spec, self.commands, self.scripts)
+        found = review(spec, self.commands, self.scripts)
+        known = self.block_names()
+        if known is not None:
+            found.problems += job_block_problems(spec, known, self.commands, self.scripts)
+        return found
 
     def check(self, spec: JobSpec) -> NewJob:
         """Check a job against what exists here; the job to queue, with what was found."""

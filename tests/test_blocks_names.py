@@ -54,9 +54,9 @@ print("not a block")
 def test_the_script_check_finds_literal_block_names_only():
     assert block_names_used(SCRIPT) == [("TEMP1", 3), ("FIELD", 4), ("TMEP2", 4),
                                         ("temp1", 5), ("Feild", 6)]
-    assert block_problems(SCRIPT, ["TEMP1", "TEMP2", "FIELD"], "scan.py") == [
-        "scan.py, line 4: no block named 'TMEP2'; did you mean 'TEMP2'?",
-        "scan.py, line 6: no block named 'Feild'; did you mean 'FIELD'?",
+    assert [str(p) for p in block_problems(SCRIPT, ["TEMP1", "TEMP2", "FIELD"])] == [
+        "line 4: no block named 'TMEP2'; did you mean 'TEMP2'?",
+        "line 6: no block named 'Feild'; did you mean 'FIELD'?",
     ]
     assert block_problems(SCRIPT, ["TEMP1", "TMEP2", "FEILD", "FIELD"]) == []
     assert block_problems("def broken(:\n", ["TEMP1"]) == []      # the syntax check says why
@@ -67,9 +67,11 @@ def test_command_arguments_are_block_names_only_where_typed_block():
     known = ["TEMP1", "FIELD"]
     assert block_argument_problems(parameters, {"block": "temp1", "label": "TMEP1"}, known,
                                    "set_block") == []
-    assert block_argument_problems(parameters, {"block": "TMEP1"}, known, "set_block") == [
+    assert [p.text for p in block_argument_problems(parameters, {"block": "TMEP1"}, known,
+                                                    "set_block")] == [
         "set_block: block: no block named 'TMEP1'; did you mean 'TEMP1'?"]
-    assert block_argument_problems(parameters, {"block": 3}, known, "set_block") == [
+    assert [p.text for p in block_argument_problems(parameters, {"block": 3}, known,
+                                                    "set_block")] == [
         "set_block: block must be a block name (text), not 3"]
 
 
