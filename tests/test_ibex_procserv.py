@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import conftest
-from ca import fresh, fresh_json, put_checked
+from ca import fresh, fresh_json, login, put_checked
 from conftest import DEMO_COMMANDS, wait_for
 
 START = Path(__file__).resolve().parent.parent / "config" / "ibex" / "st.sh"
@@ -64,6 +64,7 @@ def test_abort_and_shutdown_clean_up_under_the_start_script(tmp_path, launcher):
         wait_for(lambda: any("ready:" in p.read_text(errors="replace")
                              for p in tmp_path.glob("*.log")), timeout=40, what="the IOC")
         assert fresh(pv("STATE")) == "IDLE"
+        login(pv(""))                           # the demo configuration asks for a login
         # stopped, procServ kills its child's process group with SIGKILL (its --killsig
         # default): the IOC and its job launcher; "direct" does the same by hand
         for round in ("abort", "shutdown"):
