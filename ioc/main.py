@@ -21,7 +21,6 @@ from scriptserver.runner import signals
 
 from . import config as configuration
 from . import ibexenv
-from .signals import undo_inherited_signal_state
 from . import transport
 
 log = logging.getLogger("scriptserver")
@@ -67,7 +66,6 @@ def main(argv: list[str] | None = None) -> None:
         print("\n".join(config.prefix + pv.name for pv in PVS))
         return
 
-    undo_inherited_signal_state()          # procServ starts its child with SIGTERM blocked
     interfaces = serve_on(config.interfaces)
     quiet_refusals()
     transport.no_delay_on_connections()
