@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from scriptserver.runner.tree import is_zombie
+
 from . import harness
 
 ORPHAN_WINDOW = 1.0          # s after the kill within which every job process must be gone
@@ -110,11 +112,8 @@ class CrashingIOC:
 
 
 def running(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
+    """The process exists and is not a zombie."""
+    return not is_zombie(pid)
 
 
 CLIENT = """\

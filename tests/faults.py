@@ -5,6 +5,7 @@ import signal
 from pathlib import Path
 
 from conftest import wait_for
+from scriptserver.runner.tree import is_zombie
 
 BLOCKED_BY_PROCSERV = {signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE}
 
@@ -46,11 +47,7 @@ def job_pids(folder: Path) -> list[int]:
 
 def running(pid: int) -> bool:
     """The process exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
+    return not is_zombie(pid)
 
 
 def all_gone(pids: list[int], timeout: float = 3.0) -> None:
