@@ -1,15 +1,16 @@
 """How a job ended, decided by the server from what it saw, not from what the job said.
 
 The job's own report ("ended", with finished / failed / aborted) tells *why* it
-ended; the process's real exit status and the server's own requests decide *how*
-it is recorded:
+ended; the process's real exit status decides whether it finished. This says only
+finished or failed: whether a job ended by the operator is recorded aborted or
+halted is the manager's rule (``ENDED_AS`` in jobs/states.py), decided there alone.
 
 =====================================  =================================================
 what happened                          recorded
 =====================================  =================================================
 the job sent a malformed report        failed: the reason; the job was stopped
-aborted (by the operator or shutdown)  aborted: the reason (and how it exited, if it
-                                       did not get to report: killed by SIGKILL)
+ended by the server (abort, halt,      failed: the server's reason (and how it exited,
+shutdown)                              if it did not get to report: killed by SIGKILL)
 said finished, exited 0                finished
 said finished, exited otherwise        failed: it said finished, then exited with N
 said failed (any exit status)          failed: its own reason and traceback
@@ -58,7 +59,7 @@ def _decide(claim: dict[str, Any] | None, status: int, *, aborted: str | None = 
         return failed(f"the job sent a malformed report and was stopped: {rejected}")
     exit_text = f"the job process {how_it_exited(status)}"
     if aborted is not None:
-        return {"status": "aborted", "error": aborted if claim else f"{aborted}; {exit_text}"}
+        return failed(aborted if claim else f"{aborted}; {exit_text}")
     if claim is None:
         return failed(f"{exit_text} before reporting an outcome")
     said = claim["status"]

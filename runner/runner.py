@@ -189,13 +189,13 @@ class JobRunner:
 
     async def _run(self, running: RunningJob, payload: dict[str, Any]) -> dict[str, Any]:
         if running.aborted is not None:
-            return {"status": "aborted", "error": f"{running.aborted} before it started"}
+            return {"status": "failed", "error": f"{running.aborted} before it started"}
         if self.forkserver is None or not self.forkserver.alive:
             await self.start()
         assert self.forkserver is not None
         forkserver = self.forkserver
         if running.aborted is not None:
-            return {"status": "aborted", "error": f"{running.aborted} before it started"}
+            return {"status": "failed", "error": f"{running.aborted} before it started"}
         ours, theirs = socket.socketpair()
         out_r, out_w = os.pipe()
         try:

@@ -96,8 +96,9 @@ OUTCOMES = [
     ({"status": "failed", "error": "E"}, EXIT_0, None, None, "failed", "E"),
     ({"status": "aborted"}, EXIT_1, None, None, "failed", "did not come from the server"),
     (None, EXIT_0, None, None, "failed", "exited with status 0 before reporting an outcome"),
-    (None, KILLED, "aborted by the operator", None, "aborted", "SIGKILL"),
-    ({"status": "finished"}, EXIT_0, "aborted by the operator", None, "aborted", "operator"),
+    # ended by the server: the manager, not the runner, records it aborted or halted
+    (None, KILLED, "aborted by the operator", None, "failed", "SIGKILL"),
+    ({"status": "finished"}, EXIT_0, "aborted by the operator", None, "failed", "operator"),
     ({"status": "finished"}, EXIT_0, None, "not JSON", "failed", "malformed report"),
 ]
 

@@ -327,7 +327,9 @@ def test_abort_kills_the_whole_process_group_and_requeues_the_job_at_the_head(io
     assert runs[1]["output"] == "second run: done\n"
 
 
-def test_a_job_that_ignores_sigterm_is_killed_when_the_grace_is_over(ioc, tmp_path):
+def test_a_job_that_ignores_sigterm_is_killed_when_the_grace_is_over(make_ioc, tmp_path):
+    # a grace long enough to see the job live on through it on a busy machine
+    ioc = make_ioc(extra_config="abort_grace: 4.0\n").start()
     pid_file = tmp_path / "pid"
     beat = tmp_path / "beat"
     (job,) = add(ioc, {"name": "stubborn", "script": f"""\
