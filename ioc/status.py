@@ -256,10 +256,12 @@ class StatusView:
         job, run = self.manager.current, self.manager.run
         if job is None or run is None:
             return None
-        by_phases = job_phases.remaining(self.live.phases, time.time())
+        now = time.time()
+        by_phases = job_phases.remaining(self.live.phases, now,
+                                         lambda moment: run.paused_after(moment, now))
         if by_phases is not None:               # the job's own plan beats extrapolation
             return by_phases
-        return estimates.remaining(run.active(time.time()), self.live.progress, job.estimate)
+        return estimates.remaining(run.active(now), self.live.progress, job.estimate)
 
     def _eta(self) -> tuple[float, int]:
         known, unknown = self.serialized.queue_totals(self.manager.queue)

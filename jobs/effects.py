@@ -5,7 +5,7 @@ order (store first, so an accepted request is on disk before anyone sees it).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .queue import Job
@@ -82,6 +82,7 @@ class Run:
     run_id: int | None = None            # given by the store
     paused: float = 0.0                  # seconds spent paused, not counted in the duration
     paused_since: float | None = None    # while paused: since when
+    pauses: list[tuple[float, float]] = field(default_factory=list)   # (from, to), this run
     by: str = ""                         # who submitted the job: user@host
 
     def active(self, now: float) -> float:
@@ -97,7 +98,13 @@ class Run:
     def release(self, now: float) -> None:
         if self.paused_since is not None:
             self.paused += max(0.0, now - self.paused_since)
+            self.pauses.append((self.paused_since, now))
             self.paused_since = None
+
+    def paused_after(self, moment: float, now: float) -> float:
+        """Seconds spent paused between ``moment`` and ``now`` (e.g. within a phase)."""
+        spans = self.pauses + ([(self.paused_since, now)] if self.paused_since is not None else [])
+        return sum(max(0.0, min(end, now) - max(start, moment)) for start, end in spans)
 
     @property
     def duration(self) -> float | None:

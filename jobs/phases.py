@@ -8,7 +8,7 @@ passed in.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 STATES = ("waiting", "running", "finished", "failed")
 
@@ -79,9 +79,11 @@ def current(phases: list[dict[str, Any]]) -> str:
     return running[-1] if running else ""
 
 
-def remaining(phases: list[dict[str, Any]], now: float) -> float | None:
+def remaining(phases: list[dict[str, Any]], now: float,
+              paused_after: Callable[[float], float] = lambda moment: 0.0) -> float | None:
     """Seconds left by the phases' expected durations, or None unless every phase not yet
-    done declares one."""
+    done declares one. ``paused_after(t)``: seconds the job was paused since ``t``, which
+    do not count as time spent in the running phase."""
     left = 0.0
     unfinished = [p for p in phases if p.get("state") in ("waiting", "running")]
     if not unfinished or any(p.get("expected") is None for p in unfinished):
@@ -90,5 +92,6 @@ def remaining(phases: list[dict[str, Any]], now: float) -> float | None:
         if phase["state"] == "waiting":
             left += phase["expected"]
         else:
-            left += max(0.0, phase["expected"] - (now - (phase.get("started") or now)))
+            started = phase.get("started") or now
+            left += max(0.0, phase["expected"] - (now - started - paused_after(started)))
     return round(left, 3)

@@ -172,6 +172,8 @@ def test_phases_remember_plan_order_state_and_time():
     assert [(p["name"], p["state"], p["actual"]) for p in shown] == [
         ("align", "finished", 25.0), ("count", "running", 20.0)]
     assert phases.remaining(shown, 145.0) == 40.0
+    # 15 of the 20 s since count started were spent paused: they are not time in the phase
+    assert phases.remaining(shown, 145.0, lambda since: 15.0 if since == 125.0 else 0.0) == 55.0
     phase_list.end("count", failed=True, now=150.0)
     assert phase_list.as_list(150.0)[1]["state"] == "failed" and phases.current(
         phase_list.as_list(150.0)) == ""

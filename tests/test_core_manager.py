@@ -179,6 +179,7 @@ def test_paused_time_is_kept_apart_from_the_duration():
     m.job_paused(now=101.0)
     assert m.run.active(105.0) == 1.0
     m.resume(now=110.0)
+    assert m.run.paused_after(105.0, 111.0) == 5.0      # e.g. within a phase begun at 105
     m.job_ended("finished", 112.0)
     assert m.history[0].duration == 3.0 and m.history[0].paused == 9.0
 
