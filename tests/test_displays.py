@@ -14,13 +14,17 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
+from caproto import ChannelType  # noqa: E402
+from caproto.sync import client as caproto_client  # noqa: E402
 from pydm import Display  # noqa: E402
+from pydm.utilities import close_widget_connections  # noqa: E402
 from pydm.widgets import (PyDMEnumComboBox, PyDMLabel, PyDMLineEdit,  # noqa: E402
                           PyDMPushButton, PyDMScaleIndicator)
 from pydm.widgets.base import PyDMWidget  # noqa: E402
+from pydm.widgets.rules import unregister_widget_rules  # noqa: E402
 from qtpy.QtWidgets import QApplication, QWidget  # noqa: E402
 
-from ca import get, get_value, put  # noqa: E402
+from ca import TIMEOUT, put_checked  # noqa: E402
 from scriptserver.displays import generate  # noqa: E402
 from scriptserver.displays.layout import Screen, Value  # noqa: E402
 from scriptserver.ioc.pvs import PVS  # noqa: E402
@@ -63,10 +67,39 @@ def test_phoebus_displays_are_well_formed_and_name_only_served_pvs(name):
 
 
 # -- PyDM, live ---------------------------------------------------------------------
+# The test's own reads and writes use caproto's client, so that PyDM (pyepics) is the
+# only user of libca in this process.
+
+def get(name: str):
+    """A PV's value as text (enums by their name), or a list of numbers for an array."""
+    data = caproto_client.read(name, data_type=ChannelType.STRING, timeout=TIMEOUT,
+                               repeater=False).data
+    if len(data) == 1 and isinstance(data[0], bytes):
+        return data[0].decode()
+    raw = caproto_client.read(name, timeout=TIMEOUT, repeater=False).data
+    return bytes(raw).split(b"\0")[0].decode() if raw.dtype.itemsize == 1 else list(raw)
+
+
+put = put_checked
+
 
 @pytest.fixture(scope="module")
 def app():
     return QApplication.instance() or QApplication([])
+
+
+@pytest.fixture
+def displays(app, ioc):
+    """Displays opened by a test; their channels are closed before the IOC stops, so
+    pyepics never sees that IOC go away under a live display."""
+    opened: list[Display] = []
+    yield opened
+    for display in opened:
+        unregister_widget_rules(display)
+        close_widget_connections(display)
+        display.close()
+        display.deleteLater()
+    app.processEvents()
 
 
 def qt_wait(app, condition, timeout: float = 15.0, what: str = ""):
@@ -86,8 +119,9 @@ def qt_wait(app, condition, timeout: float = 15.0, what: str = ""):
     raise AssertionError(f"timed out after {timeout} s waiting for {what}: {last!r}")
 
 
-def open_display(app, ioc, name: str) -> Display:
+def open_display(app, ioc, displays: list, name: str) -> Display:
     display = Display(ui_filename=str(FOLDER / f"{name}.ui"), macros={"P": ioc.prefix})
+    displays.append(display)
     screen = generate.SCREENS[name]()
     display.resize(screen.width, screen.height)
     display.show()
@@ -114,8 +148,8 @@ def shoot(display: Display, name: str, tmp_path: Path) -> Path:
     return path
 
 
-def test_control_display_runs_the_beamline(app, ioc, tmp_path):
-    display = open_display(app, ioc, "scriptserver")
+def test_control_display_runs_the_beamline(app, ioc, displays, tmp_path):
+    display = open_display(app, ioc, displays, "scriptserver")
     text = lambda pv: by_channel(display, PyDMLabel, pv).text()  # noqa: E731
     button = lambda pv: by_channel(display, PyDMPushButton, pv)  # noqa: E731
     assert text("STATE") == "IDLE" and text("QUEUE:STATE") == "STOPPED"
@@ -162,19 +196,18 @@ def test_control_display_runs_the_beamline(app, ioc, tmp_path):
     button("JOB:HALT").click()                    # ... and is halted
     qt_wait(app, lambda: text("STATE") == "IDLE" and text("QUEUE:STATE") == "STOPPED",
             what="halted")
-    display.close()
 
 
-def test_queue_display_tables_follow_the_queue_and_history(app, ioc, tmp_path):
+def test_queue_display_tables_follow_the_queue_and_history(app, ioc, displays, tmp_path):
     put(ioc.pv("QUEUE:ADD"), [{"script": "print('done')", "name": f"quick {i}"}
                               for i in range(3)] + [
         {"command": "wait", "args": {"seconds": 30}},
         {"command": "set_ei", "args": {"energy": 25}},
         {"command": "count", "args": {"seconds": 5}}])
-    ids = list(get_value(ioc.pv("QUEUE:ADD:IDS")))
+    ids = get(ioc.pv("QUEUE:ADD:IDS"))
     ran, queued = ids[:3], ids[3:]
     put(ioc.pv("QUEUE:START"), 1)
-    display = open_display(app, ioc, "queue")
+    display = open_display(app, ioc, displays, "queue")
     text = lambda pv: by_channel(display, PyDMLabel, pv).text()  # noqa: E731
     qt_wait(app, lambda: text("HISTORY:ROW:0:ID") == str(ran[2]), what="history rows")
     assert [text(f"HISTORY:ROW:{n}:NAME") for n in range(3)] == ["quick 2", "quick 1",
@@ -196,4 +229,3 @@ def test_queue_display_tables_follow_the_queue_and_history(app, ioc, tmp_path):
     offset.send_value()
     qt_wait(app, lambda: text("QUEUE:ROW:0:ID") == str(queued[2]), what="paged rows")
     put(ioc.pv("JOB:ABORT"), 1)
-    display.close()
