@@ -7,6 +7,7 @@ or to ``$SCREENSHOTS`` (``SCREENSHOTS=docs`` refreshes README's pictures).
 from __future__ import annotations
 
 import os
+import sys
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -14,14 +15,16 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
-from caproto import ChannelType  # noqa: E402
+from caproto import ChannelType, ErrorResponseReceived  # noqa: E402
 from caproto.sync import client as caproto_client  # noqa: E402
 from pydm import Display  # noqa: E402
 from pydm.utilities import close_widget_connections  # noqa: E402
 from pydm.widgets import (PyDMEnumComboBox, PyDMLabel, PyDMLineEdit,  # noqa: E402
-                          PyDMPushButton, PyDMScaleIndicator)
+                          PyDMPushButton, PyDMScaleIndicator, PyDMShellCommand)
 from pydm.widgets.base import PyDMWidget  # noqa: E402
 from pydm.widgets.rules import unregister_widget_rules  # noqa: E402
+from qtpy.QtCore import Qt  # noqa: E402
+from qtpy.QtTest import QTest  # noqa: E402
 from qtpy.QtWidgets import QApplication, QWidget  # noqa: E402
 
 from ca import TIMEOUT, put_checked  # noqa: E402
@@ -148,11 +151,26 @@ def shoot(display: Display, name: str, tmp_path: Path) -> Path:
     return path
 
 
-def test_control_display_runs_the_beamline(app, ioc, displays, tmp_path):
+def accepted(name: str, value) -> bool:
+    try:
+        put(name, value)
+    except ErrorResponseReceived:
+        return False
+    return True
+
+
+def test_control_display_runs_the_beamline(app, ioc, displays, tmp_path, monkeypatch):
     display = open_display(app, ioc, displays, "scriptserver")
     text = lambda pv: by_channel(display, PyDMLabel, pv).text()  # noqa: E731
     button = lambda pv: by_channel(display, PyDMPushButton, pv)  # noqa: E731
     assert text("STATE") == "IDLE" and text("QUEUE:STATE") == "STOPPED"
+
+    # "Log in" runs the command-line client (installed beside this Python)
+    put(ioc.pv("AUTH:LOGOUT"), "me")
+    assert not accepted(ioc.pv("FORM:ARGS"), "seconds=1")
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    QTest.mouseClick(display.findChild(PyDMShellCommand), Qt.LeftButton)
+    qt_wait(app, lambda: accepted(ioc.pv("FORM:ARGS"), "seconds=1"), what="the display's login")
 
     # the form: a command from the list, its arguments typed, then "Add to queue"
     combo = by_channel(display, PyDMEnumComboBox, "FORM:COMMAND")
