@@ -5,7 +5,7 @@ import epics
 import pytest
 from caproto import ErrorResponseReceived
 
-from ca import get, get_value, put, put_checked, read, refusal
+from ca import get, get_json, get_value, put, put_checked, read, refusal
 from conftest import wait_for
 
 
@@ -30,6 +30,8 @@ def test_queue_rows_follow_the_queue_and_the_offset_pages(make_ioc):
     assert [row(ioc, "QUEUE", n, "ID") for n in range(3)] == ids[:3]
     assert row(ioc, "QUEUE", 1, "NAME") == "wait(seconds=2)"
     assert row(ioc, "QUEUE", 1, "KIND") == "command"
+    by = get_json(ioc.pv("QUEUE"))[1]["by"]
+    assert by and row(ioc, "QUEUE", 1, "BY") == by          # who queued it (the login)
     wait_for(lambda: row(ioc, "QUEUE", 1, "ESTIMATE") == 2.0, what="estimate of row 1")
 
     put_checked(ioc.pv("QUEUE:ROWS:OFFSET"), 2)
