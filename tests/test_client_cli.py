@@ -9,13 +9,28 @@ from pathlib import Path
 import pytest
 
 from ca import get, get_value, put, put_checked
-from conftest import wait_for
+from conftest import IOC, wait_for
 
 SCRIPTSERVER = shutil.which("scriptserver", path=str(Path(sys.executable).parent))
 
 
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    """One IOC for this module (each test starts with an empty queue and no job)."""
+    server = IOC(tmp_path_factory.mktemp("cli")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def ioc(shared):
+    put_checked(shared.pv("QUEUE:CLEAR"), 1)
+    wait_for(lambda: get(shared.pv("STATE")) == "IDLE", what="no job running")
+    return shared
+
+
 def cli(ioc, *words, check=True):
-    """Run ``scriptserver --json ...``; returns (exit status, parsed stdout, stderr)."""
+    """Run ``scriptserver ...`` as a user would; returns the finished process."""
     env = dict(os.environ, SCRIPTSERVER_PREFIX=ioc.prefix, COLUMNS="160")
     done = subprocess.run([SCRIPTSERVER, *words], env=env, capture_output=True, text=True,
                           timeout=60)
