@@ -239,8 +239,6 @@ def test_queue_display_tables_follow_the_queue_and_history(app, ioc, displays, t
         or pv.startswith("HISTORY") and int(pv.split(":")[2]) >= 3)]
     qt_wait(app, lambda: not any(w.isVisible() for w in empty), what="empty rows hidden")
     assert by_channel(display, PyDMLabel, "QUEUE:ROW:1:NAME").isVisible()
-    if os.environ.get("SCREENSHOTS"):            # README's picture: with the estimates in
-        qt_wait(app, lambda: text("QUEUE:ROW:1:ESTIMATE") != "nan s", 30, what="estimates")
     shoot(display, "queue", tmp_path)
 
     offset = by_channel(display, PyDMLineEdit, "QUEUE:ROWS:OFFSET")
