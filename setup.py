@@ -9,7 +9,10 @@ PACKAGES = {
     "scriptserver.db": "db",
     "scriptserver.blocks": "blocks",
     "scriptserver.config": "config",
+    "scriptserver.client": "client",
+    "scriptserver.displays": "displays",
 }
+GUI = ["pydm>=1.18", "PyQt5>=5.15"]
 
 setup(
     name="scriptserver",
@@ -18,7 +21,8 @@ setup(
     python_requires=">=3.11",
     packages=list(PACKAGES),
     package_dir=PACKAGES,
-    package_data={"scriptserver.config": ["*.yaml", "demo/commands/*.py", "demo/scripts/*.py"]},
+    package_data={"scriptserver.config": ["*.yaml", "demo/commands/*.py", "demo/scripts/*.py"],
+                  "scriptserver.displays": ["*.ui", "*.bob"]},
     install_requires=[
         "caproto>=1.3,<1.4",
         "pyyaml>=6",
@@ -28,10 +32,14 @@ setup(
         "pyflakes>=3",
         "psutil>=5.9",
         "ibex-non-ca-helpers>=0.1",
+        "rich>=13",
     ],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6", "pyepics>=3.5", "p4p>=4.1", "epicscorelibs>=7"],
+        "test": ["pytest>=7", "hypothesis>=6", "pyepics>=3.5", "p4p>=4.1", "epicscorelibs>=7",
+                 *GUI],
+        "gui": GUI,
         "bench": ["pyepics>=3.5", "epicscorelibs>=7"],
     },
-    entry_points={"console_scripts": ["scriptserver-ioc=scriptserver.ioc.main:main"]},
+    entry_points={"console_scripts": ["scriptserver-ioc=scriptserver.ioc.main:main",
+                                      "scriptserver=scriptserver.client.cli:main"]},
 )

@@ -127,6 +127,31 @@ async def set_when_empty(server: "ScriptServer", value: Any) -> None:
     await server.apply(server.manager.set_when_empty(str(value)))
 
 
+async def show_queue_from(server: "ScriptServer", value: Any) -> None:
+    server.status.rows.set_offset("queue", value)
+    await server.publish({Topic.ROWS})
+
+
+async def show_history_from(server: "ScriptServer", value: Any) -> None:
+    server.status.rows.set_offset("history", value)
+    await server.publish({Topic.ROWS})
+
+
+async def set_form_command(server: "ScriptServer", value: Any) -> None:
+    server.notes.form.command = str(value)
+    await server.publish({Topic.FORM})
+
+
+async def set_form_args(server: "ScriptServer", value: Any) -> None:
+    server.notes.form.args = str(value)
+    await server.publish({Topic.FORM})
+
+
+async def add_from_form(server: "ScriptServer", value: Any) -> None:
+    """Queue the command form's call (ioc/form.py), as QUEUE:ADD would."""
+    await add(server, dumps(server.notes.form.job(server.commands.describe())))
+
+
 async def reload_commands(server: "ScriptServer", value: Any) -> None:
     await server.refresh_commands(force=True)
 
@@ -196,4 +221,9 @@ ACTIONS: dict[str, Action] = {
     "reload_commands": reload_commands,
     "login": login,
     "logout": logout,
+    "show_queue_from": show_queue_from,
+    "show_history_from": show_history_from,
+    "set_form_command": set_form_command,
+    "set_form_args": set_form_args,
+    "add_from_form": add_from_form,
 }

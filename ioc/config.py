@@ -36,6 +36,7 @@ class Config:
     line_interval: float = 0.1
     pva: bool = True
     access: AccessConfig = field(default_factory=AccessConfig)
+    rows: int = 10
     source: Path | None = None
 
 
@@ -56,6 +57,7 @@ KEYS: dict[str, tuple[Any, str, bool]] = {
                       "(0 turns line reporting off)", False),
     "pva": (bool, "true or false: also serve the PVs over PV Access (pvapy)", False),
     "access": (dict, "who may read and write: login, session_hours, rules or acf", False),
+    "rows": (int, "how many QUEUE:ROW:n and HISTORY:ROW:n rows to serve (1 to 100)", False),
 }
 
 
@@ -116,6 +118,7 @@ def load(path: Path | None = None, *, prefix: str | None = None,
         line_interval=float(raw.get("line_interval", 0.1)),
         pva=raw.get("pva", True),
         access=access,
+        rows=raw.get("rows", 10),
         source=path,
     )
 
@@ -141,4 +144,6 @@ def check(raw: dict[str, Any]) -> list[str]:
     for key in ("abort_grace", "line_interval"):
         if isinstance(raw.get(key), (int, float)) and raw[key] < 0:
             mistakes.append(f"{key} must be 0 or more seconds")
+    if isinstance(raw.get("rows"), int) and not 1 <= raw["rows"] <= 100:
+        mistakes.append(f"rows must be 1 to 100, not {raw['rows']}")
     return mistakes

@@ -153,6 +153,8 @@ class _Base(PVGroup):
             self._flushing = None
 
     async def _write(self, pv: PV, value: Any) -> None:
+        if pv.choices is not None:
+            await self._offer(pv, tuple(getattr(self.service.status, pv.choices)))
         if pv.kind == "json" and not isinstance(value, str):
             value = dumps(value)
         if pv.kind in ("json", "text"):
@@ -161,7 +163,7 @@ class _Base(PVGroup):
                 log.error("%s is %d bytes, over its %d: cut", pv.name, len(encoded), pv.size)
                 value = encoded[: pv.size].decode("utf-8", "ignore")
         elif pv.kind == "longs":
-            value = tuple(value)[: pv.size] or (0,)
+            value = tuple(value)[: pv.size]      # variable length: caget shows these only
         unknown = isinstance(value, float) and math.isnan(value)
         key = "unknown" if unknown else value           # NaN never equals itself
         if self._published.get(pv.name, object()) == key:
@@ -175,6 +177,13 @@ class _Base(PVGroup):
         for mirror in self.mirrors:          # the same value, time and alarm on every face
             mirror.update(pv, value, channel.timestamp,
                           (int(alarm["severity"]), int(alarm["status"])))
+
+
+    async def _offer(self, pv: PV, choices: tuple[str, ...]) -> None:
+        """Change an enum's strings (before a value that is one of the new ones)."""
+        if self._published.get(pv.name + ".choices") != choices:
+            self._published[pv.name + ".choices"] = choices
+            await getattr(self, attr_name(pv)).write_metadata(enum_strings=choices)
 
 
 ScriptServerPVs = type(PVGroup)("ScriptServerPVs", (_Base,),

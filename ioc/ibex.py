@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import rows
 from .pvs import PV, PVS
 
 
@@ -78,6 +79,6 @@ def interest_table() -> str:
     """README: every PV with its IBEX interest level."""
     levels: dict[str, list[str]] = {"HIGH": [], "MEDIUM": [], "LOW": []}
     for pv in PVS:
-        levels[interest(pv)].append(f"`{pv.name}`")
-    return "\n".join(["| interest | PVs |", "|---|---|"]
-                     + [f"| {level} | {', '.join(names)} |" for level, names in levels.items()])
+        levels[interest(pv)].append(f"`{rows.pattern(pv.name)}`")   # one QUEUE:ROW:n:ID
+    return "\n".join(["| interest | PVs |", "|---|---|"] + [
+        f"| {level} | {', '.join(dict.fromkeys(names))} |" for level, names in levels.items()])

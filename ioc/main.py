@@ -57,12 +57,13 @@ def main(argv: list[str] | None = None) -> None:
     transport.tune_before_import()
     from caproto.asyncio.server import start_server
 
-    from . import ca_access, pva
+    from . import ca_access, pva, rows
+    from .pvs import PVS
+    rows.resize(PVS, config.rows)             # before the PV group is built from the table
     from .group import ScriptServerPVs
     from .service import ScriptServer
 
     if args.list_pvs:
-        from .pvs import PVS
         print("\n".join(config.prefix + pv.name for pv in PVS))
         return
 

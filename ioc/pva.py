@@ -104,8 +104,9 @@ class PvaFace:
             return                               # not served over PVA
         try:
             if pv.kind == "enum":
-                record["value"] = {"index": pv.enum.index(value) if value in pv.enum else 0,
-                                   "choices": list(pv.enum)}
+                choices = self._choices(pv)
+                record["value"] = {"index": choices.index(value) if value in choices else 0,
+                                   "choices": list(choices)}
             else:
                 record["value"] = _typed(pv, value)
             _stamp(record, timestamp, alarm)
@@ -123,6 +124,10 @@ class PvaFace:
                            for label, _, key, empty in columns}
         _stamp(record, timestamp, (0, 0))
         self.server.update(self.prefix + name, record)
+
+    def _choices(self, pv: PV) -> tuple[str, ...]:
+        """An enum's strings: fixed, or (FORM:COMMAND) as the status view offers them now."""
+        return tuple(getattr(self.service.status, pv.choices)) if pv.choices else pv.enum
 
 
 def served(pv: PV) -> bool:

@@ -38,6 +38,8 @@ class Topic(str, Enum):
     VALIDATED = "validated"
     PHASES = "phases"
     USERS = "users"
+    ROWS = "rows"              # a row window's offset (ioc/rows.py)
+    FORM = "form"              # the command form (ioc/form.py)
 
 
 T = Topic
@@ -58,6 +60,7 @@ class PV:
     writable: bool = False          # a status PV that also takes puts (e.g. QUEUE:MODE)
     lazy: bool = False              # large: built when read, monitors updated just after a put
     hexed: bool = False             # control PV taking zlib-compressed hex JSON (IBEX clients)
+    choices: str | None = None      # enums whose strings change: the StatusView property
 
     @property
     def topics(self) -> tuple[Topic, ...]:
@@ -66,7 +69,7 @@ class PV:
     @property
     def initial(self) -> Any:
         """The value served before the first update."""
-        return {"longs": [0], "long": 0, "double": 0.0,
+        return {"longs": [], "long": 0, "double": 0.0,
                 "enum": self.enum[0] if self.enum else ""}.get(self.kind, "")
 
     def value(self, status: Any) -> Any:
@@ -108,6 +111,8 @@ PVS: list[PV] = [
     PV("JOB", "json", "the current job (empty when none)", T.JOB, "job", size=INPUT),
     PV("JOB:ID", "long", "id of the current job (0 when none)", T.JOB, "job_id"),
     PV("JOB:NAME", "text", "name of the current job", T.JOB, "job_name"),
+    PV("JOB:KIND", "text", "kind of the current job: command, script or script_file", T.JOB,
+       "job_kind"),
     PV("JOB:ELAPSED", "double", "seconds the current job has run, paused time left out",
        (T.JOB, T.ELAPSED), "elapsed", units="s"),
     PV("JOB:PAUSED:TIME", "double", "seconds the current job has spent paused",
@@ -205,6 +210,10 @@ PVS: list[PV] = [
     PV("AUTH:LOGOUT", "text", "end your own session (put anything, e.g. me), or, with manage "
        "rights, put user@host to end that session", action="logout"),
 ]
+from . import form, rows  # noqa: E402  (they build on PV and Topic above)
+
+PVS += rows.row_pvs()          # QUEUE:ROW:n:... and HISTORY:ROW:n:... (ioc/rows.py)
+PVS += form.form_pvs()         # FORM:COMMAND, FORM:ARGS, FORM:HELP, FORM:ADD (ioc/form.py)
 
 
 def hex_twins(pvs: list[PV]) -> list[PV]:
@@ -219,8 +228,10 @@ PVS += hex_twins(PVS)
 
 def markdown_table() -> str:
     """The README's PV table."""
-    rows = ["| PV | type | status or control | what it is |", "|---|---|---|---|"]
+    lines = ["| PV | type | status or control | what it is |", "|---|---|---|---|"]
     for pv in PVS:
+        if rows.is_row(pv.name) and ":ROW:" in pv.name and ":ROW:0:" not in pv.name:
+            continue                   # one line per row field: n = 0 .. rows - 1
         role = "control" if pv.action and not pv.writable else (
             "status, writable" if pv.writable else "status")
         kind = {"json": "CHAR waveform (JSON)", "text": "CHAR waveform", "long": "LONG",
@@ -228,10 +239,10 @@ def markdown_table() -> str:
         if pv.name.endswith(":HEX"):
             kind = "CHAR waveform (hex)"
         doc = pv.doc.replace("|", "\\|")
-        if pv.enum:
+        if pv.enum and not pv.choices:
             doc += f": {', '.join(pv.enum)}"
-        rows.append(f"| `P:{pv.name}` | {kind} | {role} | {doc} |")
-    return "\n".join(rows)
+        lines.append(f"| `P:{rows.pattern(pv.name)}` | {kind} | {role} | {doc} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ from scriptserver.jobs import phases as job_phases
 from scriptserver.jobs.manager import JobManager
 from scriptserver.jobs.queue import Job
 
+from .form import CommandForm
+from .rows import RowWindows
 from .serialized import Serialized, dumps
 
 if TYPE_CHECKING:
@@ -42,6 +44,7 @@ class Notes:
     added: tuple[int, ...] = ()
     record: str = ""
     validation: dict[str, Any] | str = ""
+    form: CommandForm = field(default_factory=CommandForm)    # FORM:COMMAND, FORM:ARGS
 
 
 def seconds(value: float | None) -> float:
@@ -61,6 +64,7 @@ class StatusView:
         self.serialized = serialized
         self.notes = notes
         self.live = LiveJob()
+        self._rows = RowWindows(manager, serialized)
         self.gate: Any = None           # the access gate (ioc/gate.py), set by the service
 
     # -- access ------------------------------------------------------------------
@@ -135,6 +139,10 @@ class StatusView:
         if job is None or run is None:
             return ""
         return {**job.describe(), "start": run.started, "status": self.manager.state.value}
+
+    @property
+    def job_kind(self) -> str:
+        return self.current.kind if self.current else ""
 
     @property
     def job_id(self) -> int:
@@ -240,6 +248,29 @@ class StatusView:
     @property
     def validation(self) -> dict[str, Any] | str:
         return self.notes.validation
+
+    # -- for displays: row windows (ioc/rows.py) and the command form (ioc/form.py) ---
+
+    @property
+    def rows(self) -> RowWindows:
+        """The row PVs (QUEUE:ROW:n:..., HISTORY:ROW:n:...) read their cells here."""
+        return self._rows
+
+    @property
+    def form_command(self) -> str:
+        return self.notes.form.chosen(self.commands.names())
+
+    @property
+    def form_choices(self) -> tuple[str, ...]:
+        return self.notes.form.choices(self.commands.names())
+
+    @property
+    def form_args(self) -> str:
+        return self.notes.form.args
+
+    @property
+    def form_help(self) -> str:
+        return self.notes.form.help(self.commands.describe())
 
     # -- inside ---------------------------------------------------------------------
 

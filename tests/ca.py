@@ -106,7 +106,7 @@ def fresh(name: str) -> Any:
         return data.tobytes().split(b"\0")[0].decode()
     if len(data) and isinstance(data[0], bytes):
         return data[0].decode()
-    return list(data) if len(data) > 1 else data[0]
+    return list(data) if len(data) != 1 else data[0]      # an empty array: []
 
 
 def login(prefix: str) -> None:

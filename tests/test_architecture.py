@@ -20,6 +20,8 @@ LAYERS: dict[str, set[str]] = {
     "db": {"jobs"},
     "blocks": {"jobs"},                              # block access in job processes (CA)
     "ioc": {"jobs", "commands", "runner", "db", "blocks"},   # the faces: CA, PVA, the service
+    "client": {"jobs"},                              # talks CA only; pure helpers of the core
+    "displays": {"ioc"},                             # generated from the PV table
 }
 IO_MODULES = {"asyncio", "socket", "subprocess", "sqlite3", "caproto", "pvaccess", "threading",
               "selectors", "multiprocessing"}

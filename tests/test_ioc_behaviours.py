@@ -21,6 +21,7 @@ import pytest
 
 from ca import get, get_json, get_value, put_checked, read
 from conftest import IOC, REPO, add, wait_for
+from scriptserver.ioc import rows
 
 
 @pytest.fixture(scope="module")
@@ -210,7 +211,7 @@ def test_pva_false_serves_channel_access_only(lean, shared):
 
 def readme_pv_names() -> set[str]:
     text = (REPO / "README.md").read_text()
-    return set(re.findall(r"^\| `P:([A-Z][A-Z_:]*)` \|", text, flags=re.MULTILINE))
+    return set(re.findall(r"^\| `P:([A-Z][A-Z0-9n_:]*)` \|", text, flags=re.MULTILINE))
 
 
 def test_list_pvs_prints_every_pv_and_the_ioc_serves_each(shared):
@@ -223,7 +224,8 @@ def test_list_pvs_prints_every_pv_and_the_ioc_serves_each(shared):
     assert listed and all(name.startswith(shared.prefix) for name in listed)
     assert len(listed) == len(set(listed))
     # the same PVs as README's table (generated; drift-tested against the code)...
-    assert {name.removeprefix(shared.prefix) for name in listed} == readme_pv_names()
+    assert {rows.pattern(name.removeprefix(shared.prefix))       # one line per row field
+            for name in listed} == readme_pv_names()
     # ... and each one is served by the running IOC
     values = epics.caget_many(listed, as_string=True, timeout=5)
     assert [n for n, v in zip(listed, values) if v is None] == []

@@ -3,6 +3,7 @@ import re
 from pathlib import Path
 
 from scriptserver.ioc.docs import render
+from scriptserver.ioc import rows
 from scriptserver.ioc.pva import TABLES
 from scriptserver.ioc.pvs import PVS
 
@@ -16,7 +17,8 @@ def test_readme_pv_table_and_state_diagrams_are_current():
 
 def test_every_pv_the_readme_mentions_exists():
     names = {pv.name for pv in PVS} | {name for name, _ in TABLES.values()}   # + PVA tables
-    mentioned = set(re.findall(r"\bP:([A-Z][A-Z_:]*[A-Z])", README.read_text()))
+    names |= {rows.pattern(name) for name in names}                          # QUEUE:ROW:n:ID
+    mentioned = set(re.findall(r"\bP:([A-Z][A-Z0-9n_:]*[A-Z0-9])", README.read_text()))
     assert mentioned - names == set()
 
 

@@ -1,0 +1,1 @@
+"""``scriptserver``: the script server's command-line client (Channel Access only)."""

@@ -1,0 +1,1 @@
+"""Displays for PyDM (.ui) and Phoebus (.bob), generated from the PV table."""
