@@ -22,6 +22,9 @@ DEFAULT_PREFIX = "P:"
 log = logging.getLogger(__name__)
 
 
+CAPROTO_WRAPPING = "Python exception: RequestRefused "
+
+
 class Refused(Exception):
     """The server refused a request; the message is the server's own words."""
 
@@ -103,5 +106,6 @@ class Server:
             sync_client.write(pv.name, data, notify=True, data_type=kind, timeout=self.timeout,
                               repeater=False)
         except ErrorResponseReceived as err:
-            words = err.args[0].error_message.decode(errors="replace")
-            raise Refused(words.strip("\0").strip()) from None
+            words = err.args[0].error_message.decode(errors="replace").strip("\0").strip()
+            # caproto's server wraps the reason: "Python exception: RequestRefused <words>"
+            raise Refused(words.removeprefix(CAPROTO_WRAPPING)) from None

@@ -10,7 +10,7 @@ from caproto import CaprotoError, ChannelType
 from caproto.sync import client as _sync_client
 
 
-TIMEOUT = 5.0
+TIMEOUT = 10.0        # s: generous, a loaded 2-core machine answers late; only a failure waits it out
 
 
 class _Client:

@@ -20,7 +20,6 @@ import psutil
 import pytest
 
 from scriptserver.ioc.transport import free_ports
-from scriptserver.runner.tree import group_gone  # noqa: F401 - for the tests
 
 
 PORTS = free_ports(24, start=20000)

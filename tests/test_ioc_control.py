@@ -16,7 +16,8 @@ import pytest
 from caproto import ErrorResponseReceived
 
 from ca import get, get_json, get_value, put_checked, refusal
-from conftest import add, group_gone, wait_for
+from conftest import add, wait_for
+from scriptserver.runner.tree import group_gone
 
 QUIET = 0.3        # s watched to show that a paused job does not advance
 

@@ -3,8 +3,7 @@ import epics
 import pytest
 from caproto import ErrorResponseReceived
 
-from ca import get, get_json, get_value, put, put_checked, refusal
-from conftest import wait_for
+from ca import get, get_json, get_value, put_checked, refusal
 
 
 def test_the_form_offers_the_commands_and_queues_typed_arguments(ioc):

@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import epics
-import numpy as np
 import pytest
 from caproto import ErrorResponseReceived
 from ibex_non_ca_helpers.compress_hex import compress_and_hex
