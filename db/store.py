@@ -17,6 +17,9 @@ from scriptserver.jobs import effects as fx
 from scriptserver.jobs.queue import Job
 from scriptserver.jobs.spec import JobSpec
 
+from . import guard
+from .guard import StoreDamaged, StoreUnavailable
+
 log = logging.getLogger(__name__)
 
 SCHEMA = """
@@ -38,20 +41,41 @@ INTERRUPTED = "the script server stopped while this job ran; it was put back in 
 
 
 class Store:
-    def __init__(self, path: Path):
+    """The store of one server. ``max_bytes`` caps the file's size (0: no cap): past it a
+    change is refused as on a full disk (StoreUnavailable), and nothing is lost."""
+
+    def __init__(self, path: Path, max_bytes: int = 0):
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         path.parent.chmod(0o700)            # queued scripts and their output are private
+        self.path = path
+        first_id = guard.check_before_opening(path)
+        existed = path.exists()
         path.touch(mode=0o600)
         path.chmod(0o600)                   # SQLite makes its -wal and -shm files alike
-        self.path = path
-        self.db = sqlite3.connect(path, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.executescript(SCHEMA)
-        for table, column, definition in MIGRATIONS:
-            columns = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
-            if column not in columns:
-                self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+        try:
+            self.db = sqlite3.connect(path, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            guard.check_after_opening(path, self.db, first_id)
+            self.db.execute("PRAGMA synchronous=FULL")
+            if max_bytes:
+                page = self.db.execute("PRAGMA page_size").fetchone()[0]
+                self.db.execute(f"PRAGMA max_page_count={max(1, int(max_bytes) // page)}")
+            self.db.executescript(SCHEMA)
+            for table, column, definition in MIGRATIONS:
+                columns = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+                if column not in columns:
+                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+            stored = self._meta("next_id", "")
+            next_id = guard.check_contents(path, int(stored) if stored else None, first_id,
+                                           existed)
+            if str(next_id) != stored:                # a new store, or ids moved past the mark
+                with self._transaction():
+                    self._set_meta("next_id", str(next_id))
+        except sqlite3.DatabaseError as err:
+            raise StoreDamaged(guard.damaged_words(path, f"unusable ({err})", first_id)) \
+                from None
+        self._mark = first_id
+        self._mark = self._reserve(int(self._meta("next_id", "1")))
 
     def close(self) -> None:
         """Write the WAL back into the database file, then close (a clean stop)."""
@@ -69,6 +93,31 @@ class Store:
         next_id = int(self._meta("next_id", "1"))
         queue = [self._job(job_id) for job_id in json.loads(self._meta("queue", "[]"))]
         return next_id, [j for j in queue if j is not None], self.history(history_length)
+
+    def prune(self, runs_kept: int) -> None:
+        """Delete all but the newest ``runs_kept`` runs (0: keep all), and the stored jobs
+        no run, queue or id refers to any more; the space is reused by later writes."""
+        if not runs_kept:
+            return
+        newest = self.db.execute("SELECT max(run_id) FROM runs").fetchone()[0] or 0
+        if newest <= runs_kept:
+            return
+        queued = json.loads(self._meta("queue", "[]"))
+        try:
+            with self._transaction():
+                gone = self.db.execute("DELETE FROM runs WHERE run_id <= ?",
+                                       (newest - runs_kept,)).rowcount
+                self.db.execute("CREATE TEMP TABLE IF NOT EXISTS queued (id INTEGER PRIMARY KEY)")
+                self.db.execute("DELETE FROM queued")
+                self.db.executemany("INSERT OR IGNORE INTO queued VALUES (?)",
+                                    [(i,) for i in queued])
+                self.db.execute("DELETE FROM jobs WHERE id NOT IN (SELECT id FROM queued) AND "
+                                "id NOT IN (SELECT job_id FROM runs)")
+        except sqlite3.Error as err:
+            log.warning("could not delete old runs from the store: %s", err)
+            return
+        log.info("deleted %d old run(s) from the store (limits.runs_kept is %d)", gone,
+                 runs_kept)
 
     def policies(self) -> dict[str, str]:
         """The queue policies the operator last set ({} if never): queue_mode, when_empty."""
@@ -108,6 +157,29 @@ class Store:
         effects = [e for e in effects if isinstance(e, STORED)]
         if not effects:
             return
+        self._mark = self._reserve(next_id)
+        new_runs = [e.run for e in effects
+                    if isinstance(e, fx.RunRecorded) and e.run.run_id is None]
+        try:
+            self._write(effects, next_id, queue_ids)
+        except (sqlite3.Error, OSError) as err:
+            for run in new_runs:
+                run.run_id = None            # its row was rolled back: insert it again next time
+            raise StoreUnavailable(self.unavailable_words(err)) from None
+
+    def unavailable_words(self, err: Exception) -> str:
+        return (f"the store could not save this change ({err}); nothing was changed. Free "
+                f"space on the disk holding {self.path.parent} (or make it writable), then "
+                "try again")
+
+    def _reserve(self, next_id: int) -> int:
+        try:
+            return guard.reserve(self.path, next_id, self._mark)
+        except OSError as err:
+            raise StoreUnavailable(self.unavailable_words(err)) from None
+
+    def _write(self, effects: list[Any], next_id: int,
+               queue_ids: Callable[[], list[int]]) -> None:
         with self._transaction():
             for effect in effects:
                 if isinstance(effect, fx.JobsSaved):
@@ -209,4 +281,18 @@ class _Transaction:
         self.db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+        if exc_type is None:
+            try:
+                self.db.execute("COMMIT")
+                return
+            except sqlite3.Error:
+                self._rollback()
+                raise
+        self._rollback()
+
+    def _rollback(self) -> None:
+        if self.db.in_transaction:
+            try:
+                self.db.execute("ROLLBACK")
+            except sqlite3.Error as err:      # already rolled back by SQLite itself
+                log.debug("rollback: %s", err)

@@ -39,33 +39,34 @@ async def validate(server: "ScriptServer", value: str) -> None:
 async def move(server: "ScriptServer", value: str) -> None:
     data = request(value, "move", {"id"}, {"pos", "before", "after"})
     where = Where(data.get("pos"), data.get("before"), data.get("after"))
-    await server.apply(server.manager.move(data["id"], where))
+    await server.request(lambda m: m.move(data["id"], where))
 
 
 async def remove(server: "ScriptServer", value: str) -> None:
     data = parse_json(value, "the id(s) to remove")
     if isinstance(data, dict):
         data = server.manager.queue.at(request(data, "remove", {"pos"}, set())["pos"]).id
-    await server.apply(server.manager.remove(data if isinstance(data, list) else [data]))
+    await server.request(lambda m: m.remove(data if isinstance(data, list) else [data]))
 
 
 async def skip(server: "ScriptServer", value: str) -> None:
     text = value.strip()
     job_id = None if text in ("", "next") else parse_json(text, "the id to skip")
-    await server.apply(server.manager.skip(job_id, time.time()))
+    await server.request(lambda m: m.skip(job_id, time.time()))
 
 
 async def repeat(server: "ScriptServer", value: str) -> None:
     data = request(value, "repeat", {"id"}, {"times"})
-    await server.apply(server.manager.repeat(data["id"], data.get("times", 1), by=_submitter(),
-                                             now=time.time()))
+    times = data.get("times", 1)
+    await server.request(lambda m: m.repeat(data["id"], times, by=_submitter(),
+                                            now=time.time()))
 
 
 async def edit(server: "ScriptServer", value: str) -> None:
     data = request(value, "edit", {"id", "job"}, set())
     new = server.estimator.from_history([await server.admission.admit_one(
         parse_job(data["job"]))])[0]
-    await server.apply(server.manager.edit(data["id"], new))
+    await server.request(lambda m: m.edit(data["id"], new))
     server.estimate_later([server.manager.queue.get(data["id"])])
 
 
@@ -115,16 +116,16 @@ SIMPLE: dict[str, Callable[[JobManager], list]] = {
 
 def _simple(name: str) -> Action:
     async def act(server: "ScriptServer", value: Any) -> None:
-        await server.apply(SIMPLE[name](server.manager))
+        await server.request(SIMPLE[name])
     return act
 
 
 async def set_mode(server: "ScriptServer", value: Any) -> None:
-    await server.apply(server.manager.set_mode(str(value)))
+    await server.request(lambda m: m.set_mode(str(value)))
 
 
 async def set_when_empty(server: "ScriptServer", value: Any) -> None:
-    await server.apply(server.manager.set_when_empty(str(value)))
+    await server.request(lambda m: m.set_when_empty(str(value)))
 
 
 async def show_queue_from(server: "ScriptServer", value: Any) -> None:
@@ -182,9 +183,9 @@ def _submitter() -> str:
 
 async def _queue(server: "ScriptServer", jobs: list[NewJob], where: Where,
                  batch: str | None) -> None:
-    effects = server.manager.add(server.estimator.from_history(jobs), where, batch=batch,
-                                 by=_submitter(), now=time.time())
-    await server.apply(effects)
+    jobs = server.estimator.from_history(jobs)
+    by = _submitter()
+    await server.request(lambda m: m.add(jobs, where, batch=batch, by=by, now=time.time()))
     added = set(server.notes.added)
     server.estimate_later([job for job in server.manager.queue if job.id in added]
                           + [j for j in [server.manager.current] if j and j.id in added])

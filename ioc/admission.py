@@ -27,10 +27,12 @@ T = TypeVar("T")
 
 class Admission:
     def __init__(self, commands: CommandLibrary, scripts: ScriptFolders,
-                 block_names: Callable[[], list[str] | None] = lambda: None):
+                 block_names: Callable[[], list[str] | None] = lambda: None,
+                 jobs_per_add: int = MAX_JOBS_PER_ADD):
         self.commands = commands
         self.scripts = scripts
         self.block_names = block_names      # the IBEX block server's, None when unknown
+        self.jobs_per_add = jobs_per_add
 
     def review(self, spec: JobSpec) -> Review:
         """Every static problem of a job (the one path: queue, edit, pre-run, VALIDATE)."""
@@ -92,8 +94,7 @@ class Admission:
             raise RequestRefused(found.refusal())
         return NewJob(spec, pausable=bool(found.details.get("pausable"))), found
 
-    @staticmethod
-    def parse(value: str) -> tuple[list[JobSpec], Where, str | None]:
+    def parse(self, value: str) -> tuple[list[JobSpec], Where, str | None]:
         """One job, a list of jobs, or {"jobs": [...], "pos"/"before"/"after": ...,
         "batch": ...}."""
         data = parse_json(value)
@@ -116,8 +117,10 @@ class Admission:
             data = [data]
         elif not isinstance(data, list):
             raise RequestRefused(f"send a job (JSON object) or a list of jobs, not {type_name(data)}")
-        if len(data) > MAX_JOBS_PER_ADD:
-            raise RequestRefused(f"at most {MAX_JOBS_PER_ADD} jobs can be added at once")
+        if len(data) > self.jobs_per_add:
+            raise RequestRefused(f"{len(data)} jobs in one put; at most {self.jobs_per_add} can "
+                                 "be added at once (limits.jobs_per_add): split them into "
+                                 "several puts")
         specs = []
         for i, item in enumerate(data):
             with _numbered(i, len(data)):

@@ -12,6 +12,7 @@ import yaml
 from scriptserver.jobs.states import QUEUE_MODES, WHEN_EMPTY
 
 from . import access_config
+from . import limits as bounds
 from .access_config import AccessConfig
 
 DEMO_CONFIG = "demo.yaml"
@@ -37,6 +38,7 @@ class Config:
     pva: bool = True
     access: AccessConfig = field(default_factory=AccessConfig)
     rows: int = 10
+    limits: bounds.Limits = field(default_factory=bounds.Limits)
     source: Path | None = None
 
 
@@ -58,6 +60,7 @@ KEYS: dict[str, tuple[Any, str, bool]] = {
     "pva": (bool, "true or false: also serve the PVs over PV Access (pvapy)", False),
     "access": (dict, "who may read and write: login, session_hours, rules or acf", False),
     "rows": (int, "how many QUEUE:ROW:n and HISTORY:ROW:n rows to serve (1 to 100)", False),
+    "limits": (dict, "a mapping of limits (see README, Limits)", False),
 }
 
 
@@ -119,6 +122,7 @@ def load(path: Path | None = None, *, prefix: str | None = None,
         pva=raw.get("pva", True),
         access=access,
         rows=raw.get("rows", 10),
+        limits=bounds.from_config(raw.get("limits")),
         source=path,
     )
 
@@ -139,6 +143,8 @@ def check(raw: dict[str, Any]) -> list[str]:
     for key, table in (("queue_mode", QUEUE_MODES), ("when_empty", WHEN_EMPTY)):
         if key in raw and isinstance(raw[key], str) and raw[key] not in table:
             mistakes.append(f"{key} must be {' or '.join(table)}, not {raw[key]!r}")
+    if isinstance(raw.get("limits"), dict):
+        mistakes += bounds.check(raw["limits"])
     if isinstance(raw.get("prefix"), str) and not raw["prefix"].strip(":"):
         mistakes.append("prefix must not be empty")
     for key in ("abort_grace", "line_interval"):

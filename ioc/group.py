@@ -21,9 +21,7 @@ from caproto import AlarmSeverity, AlarmStatus, CaprotoValueError, ChannelType
 from caproto.server import PVGroup, pvproperty
 from caproto.server.server import PvpropertyCharRO
 
-from scriptserver.jobs.errors import RequestRefused
-
-from . import ca_access
+from . import ca_access, refusals
 from .access import need_of
 from .gate import ACTING
 from .pvs import PVS, PV, Topic
@@ -41,7 +39,7 @@ FLUSH_AFTER = 0.001     # s: caproto answers a put over several loop turns; flus
 NOT_KEPT = {"AUTH:LOGIN"}   # a put's value is not kept as the PV's value (it is a token)
 
 
-class JsonText(PvpropertyCharRO):
+class JsonText(refusals.RefusedInWords, PvpropertyCharRO):
     """A read-only CHAR waveform holding its text as a byte array.
 
     caproto's own CHAR channel stores a str and, on every read and monitor
@@ -106,18 +104,18 @@ def _getter(pv: PV):
 
 def _putter(pv: PV):
     async def put(group: "ScriptServerPVs", instance, value):
-        if not group.started:
-            raise RequestRefused("the script server is still starting; try again in a moment")
         await group.service.act(pv, value, who=ACTING.get())
         return "" if pv.name in NOT_KEPT else value
     return put
 
 
 class _Base(PVGroup):
+    type_map = refusals.TYPE_MAP                       # every put refused in words
+    type_map_read_only = refusals.TYPE_MAP_READ_ONLY
+
     def __init__(self, *args, service: ScriptServer, **kwargs):
         super().__init__(*args, **kwargs)
         self.service = service
-        self.started = False
         self.mirrors: list[Any] = []          # other faces fed the same values (PVA)
         self._published: dict[str, Any] = {}
         self._stale: dict[str, PV] = {}
@@ -160,8 +158,11 @@ class _Base(PVGroup):
         if pv.kind in ("json", "text"):
             encoded = value.encode()
             if len(encoded) > pv.size:
-                log.error("%s is %d bytes, over its %d: cut", pv.name, len(encoded), pv.size)
-                value = encoded[: pv.size].decode("utf-8", "ignore")
+                log.error("%s is %d bytes, over its %d: not shown", pv.name, len(encoded),
+                          pv.size)
+                value = (dumps({"truncated": {"bytes": len(encoded), "limit": pv.size}})
+                         if pv.kind == "json"          # never JSON cut mid-way
+                         else encoded[: pv.size].decode("utf-8", "ignore"))
         elif pv.kind == "longs":
             value = tuple(value)[: pv.size]      # variable length: caget shows these only
         unknown = isinstance(value, float) and math.isnan(value)

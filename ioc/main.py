@@ -81,7 +81,6 @@ def main(argv: list[str] | None = None) -> None:
                 pvs.mirrors.append(face)
         await service.start(pvs.publish)
         service.spawn(end_idle_sessions(service, pvs), "ending unused sessions")
-        pvs.started = True
         policy = config.access.policy
         log.info("access: %d rule(s), login %s, sessions end after %.4g h unused",
                  len(policy.rules), "on" if policy.login else "off",

@@ -18,6 +18,7 @@ BIG = 8_000_000          # bytes: queue, history, command list as JSON
 INPUT = 1_100_000        # bytes: a submitted job or batch (a script up to 1 MB)
 TEXT = 10_000            # bytes: names, messages, errors
 IDS = 100_000            # elements: id arrays
+SERVER_STATES = ("STARTING", "READY", "STOPPING")
 
 
 class Topic(str, Enum):
@@ -35,6 +36,7 @@ class Topic(str, Enum):
     HISTORY = "history"
     COMMANDS = "commands"
     ERROR = "error"
+    SERVER = "server"
     VALIDATED = "validated"
     PHASES = "phases"
     USERS = "users"
@@ -158,7 +160,14 @@ PVS: list[PV] = [
     PV("COMMANDS:NAMES", "json", "command names", T.COMMANDS, "command_names", size=INPUT),
     PV("COMMANDS:ERRORS", "json", "command files that failed to load: {file: error}",
        T.COMMANDS, "command_errors", size=INPUT),
-    PV("ERROR", "text", "the last refusal or job failure, in words", T.ERROR, "error"),
+    PV("ERROR", "text", "the last refusal or problem, in words: what was asked, why not, what "
+       "to do", T.ERROR, "error"),
+    PV("ERROR:TIME", "text", "when ERROR was last set (local time, ISO 8601)", T.ERROR,
+       "error_time"),
+    PV("ERROR:LOG", "json", "the last 20 problems, newest first: [{\"time\": ..., "
+       "\"error\": ...}]", T.ERROR, "error_log", size=INPUT),
+    PV("SERVER:STATE", "enum", "STARTING: loading, puts are refused; READY: taking requests; "
+       "STOPPING: shutting down", T.SERVER, "server_state", enum=SERVER_STATES),
     # -- control ----------------------------------------------------------------
     PV("QUEUE:ADD", "json", "add a job, a list of jobs, or {\"jobs\": [...], \"pos\": ...}; "
        "pos is an index (-1 is the end), \"front\" or \"back\"; or \"before\"/\"after\": "

@@ -20,9 +20,34 @@ from scriptserver.jobs.effects import Run
 from scriptserver.jobs.errors import RequestRefused
 from scriptserver.jobs.queue import Job
 
+MARKER_ROOM = 300          # bytes kept free for the "truncated" marker
+QUEUE_MORE = "QUEUE:IDS lists every id; QUEUE:GET gives any job by id or position"
+HISTORY_MORE = "QUEUE:GET gives any job with every run; lower history_length to see all"
+Build = Callable[[int], str]
+
 
 def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), default=str)
+
+
+def fitted(parts: Iterable[str], limit: int, more: str) -> str:
+    """A JSON list of the ``parts`` (each an ASCII JSON text) in at most ``limit`` bytes.
+    When they do not all fit, the first ones that do are followed by a last element
+    ``{"truncated": {"shown": n, "total": m, "more": "where to read the rest"}}``,
+    so the value is always valid JSON, never cut mid-way."""
+    kept: list[str] = []
+    size, total, full = 2, 0, False
+    room = limit - MARKER_ROOM
+    for part in parts:
+        total += 1
+        if not full and size + len(part) + 1 <= room:
+            kept.append(part)
+            size += len(part) + 1
+        else:
+            full = True
+    if full:
+        kept.append(dumps({"truncated": {"shown": len(kept), "total": total, "more": more}}))
+    return "[" + ",".join(kept) + "]"
 
 
 def hexed(text: str) -> str:
@@ -51,21 +76,30 @@ class Serialized:
         for topic in topics:
             self.versions[topic] = self.versions.get(topic, 0) + 1
 
-    def text(self, topic: str, build: Callable[[], str]) -> str:
-        """The JSON text for ``topic``, built again only after the topic changed."""
-        return self._cached(topic, build)
+    def text(self, topic: str, build: Build, limit: int) -> str:
+        """The JSON text for ``topic`` in at most ``limit`` bytes, built again only after
+        the topic changed."""
+        return self._cached(topic, lambda: build(limit))
 
-    def hex(self, topic: str, build: Callable[[], str]) -> str:
-        """The same text zlib-compressed and hex-encoded, as IBEX publishes large values."""
-        return self._cached(topic + ":hex", lambda: hexed(self.text(topic, build)), topic)
+    def hex(self, topic: str, build: Build, limit: int) -> str:
+        """The same text zlib-compressed and hex-encoded, as IBEX publishes large values;
+        when that is over ``limit`` (text that compresses badly), built from fewer items."""
+        def make() -> str:
+            text, room = self.text(topic, build, limit), limit
+            out = hexed(text)
+            while len(out) > limit and room > 2 * MARKER_ROOM:
+                room //= 2
+                out = hexed(build(room))
+            return out
+        return self._cached(topic + ":hex", make, topic)
 
-    def queue(self, jobs: Iterable[Job]) -> Callable[[], str]:
+    def queue(self, jobs: Iterable[Job]) -> Build:
         """How to build the queue's JSON (each job keeps its own piece until it changes)."""
-        return lambda: "[" + ",".join(j.as_json() for j in jobs) + "]"
+        return lambda limit: fitted((j.as_json() for j in jobs), limit, QUEUE_MORE)
 
-    def history(self, runs: Iterable[Run]) -> Callable[[], str]:
+    def history(self, runs: Iterable[Run]) -> Build:
         """How to build the history's JSON (each stored run's piece is kept)."""
-        return lambda: self._join_runs(runs)
+        return lambda limit: fitted(self._run_parts(runs), limit, HISTORY_MORE)
 
     def queue_totals(self, jobs: Iterable[Job]) -> tuple[float, int]:
         """(seconds of the queued jobs with an estimate, how many have none)."""
@@ -90,7 +124,7 @@ class Serialized:
             kept = self._texts[name] = (version, build())
         return kept[1]
 
-    def _join_runs(self, runs: Iterable[Run]) -> str:
+    def _run_parts(self, runs: Iterable[Run]) -> list[str]:
         fresh: dict[int, str] = {}
         parts = []
         for run in runs:
@@ -100,4 +134,4 @@ class Serialized:
             text = fresh[run.run_id] = self._runs.get(run.run_id) or dumps(run.describe())
             parts.append(text)
         self._runs = fresh
-        return "[" + ",".join(parts) + "]"
+        return parts

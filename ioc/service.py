@@ -16,8 +16,9 @@ from typing import Any, Awaitable, Callable, Coroutine
 
 from scriptserver.commands.library import CommandLibrary
 from scriptserver.commands.scripts import ScriptFolders
-from scriptserver.db.store import Store
+from scriptserver.db.store import Store, StoreUnavailable
 from scriptserver.jobs import effects as fx
+from scriptserver.jobs.checkpoint import Checkpoint
 from scriptserver.jobs.errors import RequestRefused
 from scriptserver.jobs.manager import JobManager
 from scriptserver.jobs.queue import Job
@@ -38,6 +39,8 @@ from .validating import Validator
 log = logging.getLogger(__name__)
 
 Publish = Callable[[set[Topic]], Awaitable[None]]
+STORE_RETRY = 0.5           # s before a job's report the store refused is tried again
+STORE_RETRY_MAX = 5.0
 COMMAND_POLL = 0.5          # s between checks of the command folders
 ELAPSED_TICK = 0.5          # s between P:JOB:ELAPSED updates
 
@@ -64,16 +67,21 @@ CONTROLS: dict[Event, Callable[[JobRunner], None]] = {
 class ScriptServer:
     def __init__(self, config: Config):
         self.config = config
-        self.store = Store(config.state_dir / "scriptserver.sqlite")
+        self.limits = config.limits
+        self.limits.apply_to_core()
+        self.store = Store(config.state_dir / "scriptserver.sqlite", self.limits.store_bytes)
+        self.store.prune(self.limits.runs_kept)
         next_id, queue, history = self.store.load(config.history_length)
         policies = {"queue_mode": config.queue_mode, "when_empty": config.when_empty,
                     **self.store.policies()}
         self.manager = JobManager(next_id=next_id, queue=queue, history=history,
-                                  history_length=config.history_length, **policies)
+                                  history_length=config.history_length,
+                                  max_queue=self.limits.queue_length, **policies)
         self.scripts = ScriptFolders(config.scripts)
         self.commands = CommandLibrary(config.commands)
         self.blocks = BlockNames()
-        self.admission = Admission(self.commands, self.scripts, self.blocks.current)
+        self.admission = Admission(self.commands, self.scripts, self.blocks.current,
+                                   self.limits.jobs_per_add)
         self.estimator = Estimator(self.store, self.commands)
         self.runner = JobRunner(config.preload, self._on_job_event, config.abort_grace)
         self.notes = Notes()
@@ -92,16 +100,22 @@ class ScriptServer:
         self._publish = publish
         preload_errors = await self.runner.start()
         if preload_errors:
-            self.notes.error = "preload failed: " + "; ".join(
-                f"{name}: {err}" for name, err in preload_errors.items())
+            self.notes.problem("preload failed: " + "; ".join(
+                f"{name}: {err}" for name, err in preload_errors.items()), time.time())
         await self.commands.refresh()
         self.blocks.start()
         self._tasks = [self.spawn(coro, what) for coro, what in (
             (self._follow_events(), "following jobs"), (self._tick_elapsed(), "elapsed time"),
             (self._watch_commands(), "watching command folders"))]
+        self.notes.server_state = "READY"
         await self.publish(set(Topic))
 
     async def close(self) -> None:
+        self.notes.server_state = "STOPPING"
+        try:
+            await self.publish({Topic.SERVER})
+        except Exception as err:  # noqa: BLE001 - stopping goes on whatever a client does
+            log.debug("could not publish STOPPING: %s", err)
         for task in self._tasks:
             task.cancel()
         await self.runner.close()
@@ -110,10 +124,11 @@ class ScriptServer:
     async def shutdown(self, reason: str) -> None:
         """Stop for good: the running job is aborted with its grace and recorded (back at
         the head of the queue) with ``reason``; close() follows."""
+        self.notes.server_state = "STOPPING"
         self.runner.stop_launching(reason)
         if self.manager.current is not None:
             try:
-                await self.apply(self.manager.abort())
+                await self.request(lambda m: m.abort())
             except RequestRefused:
                 pass                                # already aborting or halting
         await self.runner.shutdown(reason)
@@ -123,28 +138,53 @@ class ScriptServer:
 
     async def act(self, pv: PV, value: Any, who: Who | None = None) -> None:
         """Carry out a put on a control PV by ``who`` (None: the server itself, unchecked);
-        a refusal goes to ERROR and is raised."""
+        a refusal goes to ERROR and is raised (marked ``reported``, so the CA edge does not
+        show it twice)."""
         from .actions import ACTIONS
         acting = ACTING.set(who)
         try:
+            if self.notes.server_state != "READY":
+                raise RequestRefused(f"the script server is {self.notes.server_state.lower()}; "
+                                     "try again when P:SERVER:STATE is READY")
             if who is not None:
                 self.gate.admit(who, pv.name, need_of(pv.name, pv.action is not None))
             await ACTIONS[pv.action](self, unhexed(value) if pv.hexed else value)
             log.info("%s by %s", pv.name, who or "the server")
+        except StoreUnavailable as unavailable:
+            log.info("%s by %s refused", pv.name, who or "the server")
+            raise await self._refused(pv, str(unavailable)) from None
         except RequestRefused as refused:
             log.info("%s by %s refused", pv.name, who or "the server")
-            await self.report_error(f"{pv.name}: {refused}")
-            raise
+            raise await self._refused(pv, str(refused)) from None
         except Exception as err:  # noqa: BLE001 - the IOC stays up whatever a put does
             log.exception("%s failed", pv.name)
-            await self.report_error(f"{pv.name}: internal error: {err}")
-            raise RequestRefused(f"internal error: {err}") from None
+            raise await self._refused(pv, f"internal error: {err}") from None
         finally:
             ACTING.reset(acting)
 
-    async def apply(self, effects: list[fx.Effect], topics: set[Topic] | None = None) -> None:
-        """Commit, then act, then tell the PVs (with any other ``topics`` that changed)."""
-        self.store.apply(effects, self.manager.next_id, self.manager.queue.ids)
+    async def _refused(self, pv: PV, reason: str) -> RequestRefused:
+        await self.report_error(f"{pv.name}: {reason}")
+        refused = RequestRefused(reason)
+        refused.reported = True          # type: ignore[attr-defined]
+        return refused
+
+    async def request(self, ask: Callable[[JobManager], list[fx.Effect]],
+                      topics: set[Topic] | None = None) -> list[fx.Effect]:
+        """One manager request, all or nothing: applied to the manager, committed to the
+        store, then carried out and published. A refusal (RequestRefused) or a store that
+        cannot save it (StoreUnavailable) leaves the manager as it was."""
+        checkpoint = Checkpoint(self.manager)
+        effects = ask(self.manager)
+        try:
+            self.store.apply(effects, self.manager.next_id, self.manager.queue.ids)
+        except StoreUnavailable:
+            checkpoint.restore()
+            raise
+        await self._carry_out(effects, topics)
+        return effects
+
+    async def _carry_out(self, effects: list[fx.Effect], topics: set[Topic] | None) -> None:
+        """Act on committed effects, then tell the PVs (with any other ``topics``)."""
         topics = set(topics or ())
         for effect in effects:
             topics |= EFFECT_TOPICS.get(type(effect), set())
@@ -159,7 +199,7 @@ class ScriptServer:
         await self.publish(topics)
 
     async def report_error(self, message: str) -> None:
-        self.notes.error, self.notes.error_time = message, time.time()
+        self.notes.problem(message, time.time())
         log.warning("%s", message)
         await self.publish({Topic.ERROR})
 
@@ -179,7 +219,10 @@ class ScriptServer:
         async def estimate() -> None:
             found = await self.estimator.from_commands(jobs)
             if found:
-                await self.apply(self.manager.estimates(found), {Topic.JOB})
+                try:
+                    await self.request(lambda m: m.estimates(found), {Topic.JOB})
+                except StoreUnavailable as err:     # an estimate is a nicety: drop it
+                    log.warning("estimates not kept: %s", err)
         if any(job.kind == "command" for job in jobs):
             self.spawn(estimate(), f"estimating {len(jobs)} job(s)")
 
@@ -215,19 +258,43 @@ class ScriptServer:
                 if handle is None:
                     log.debug("ignored a job report of unknown kind %r", kind)
                     continue
-                await handle(self, data)
+                await self._until_stored(handle, kind, data)
             except Exception as err:  # noqa: BLE001 - one bad report must not stop the stream
                 log.exception("while handling the job's %r report", kind)
                 await self.report_error(f"internal error handling a job's {kind!r} report: {err}")
             finally:
                 self._events.task_done()
 
+    async def _until_stored(self, handle: Callable, kind: str, data: dict[str, Any]) -> None:
+        """Handle a job's report; while the store cannot save it, keep it and try again
+        (a job's end is never lost), saying so in P:ERROR. Reports wait their turn."""
+        delay = STORE_RETRY
+        while True:
+            try:
+                await handle(self, data)
+            except StoreUnavailable as err:
+                if self.notes.server_state == "STOPPING":
+                    # the run stays 'running' in the store: the next start records it as
+                    # interrupted and puts the job back at the head of the queue
+                    log.error("stopping with a job's %r report unsaved (%s); the next start "
+                              "records the job as interrupted", kind, err)
+                    return
+                await self.report_error(f"a job's {kind!r} report is kept until the store can "
+                                        f"save it (trying again every {delay:g} s): {err}")
+            else:
+                if delay > STORE_RETRY:
+                    await self.report_error(f"the store saves again; the job's {kind!r} "
+                                            "report is recorded")
+                return
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, STORE_RETRY_MAX)
+
     async def _paused(self, data: dict[str, Any]) -> None:
-        await self.apply(self.manager.job_paused(int(data.get("resumes", 0)), time.time()),
-                         {Topic.ELAPSED})
+        await self.request(lambda m: m.job_paused(int(data.get("resumes", 0)), time.time()),
+                           {Topic.ELAPSED})
 
     async def _resumed(self, data: dict[str, Any]) -> None:
-        await self.apply(self.manager.job_resumed(time.time()), {Topic.ELAPSED})
+        await self.request(lambda m: m.job_resumed(time.time()), {Topic.ELAPSED})
 
     async def _live(self, data: dict[str, Any], field: str, topic: Topic) -> None:
         setattr(self.status.live, field, data["v"])
@@ -239,20 +306,21 @@ class ScriptServer:
 
     async def _ended(self, outcome: dict[str, Any]) -> None:
         job = self.manager.current
-        effects = self.manager.job_ended(outcome.get("status", "failed"), time.time(),
-                                         error=outcome.get("error", ""),
-                                         traceback=outcome.get("traceback", ""),
-                                         output=outcome.get("output", ""))
-        run = next((e.run for e in effects if isinstance(e, fx.RunRecorded)), None)
+        ended = time.time()                      # kept when the store makes it wait
+        outcome.setdefault("ended_at", ended)
         topics = {Topic.JOB, Topic.PROGRESS, Topic.LINE, Topic.MESSAGE, Topic.OUTPUT,
                   Topic.PHASES}
+        effects = await self.request(lambda m: m.job_ended(
+            outcome.get("status", "failed"), outcome["ended_at"],
+            error=outcome.get("error", ""), traceback=outcome.get("traceback", ""),
+            output=self.limits.kept_output(outcome.get("output", ""))), topics)
+        run = next((e.run for e in effects if isinstance(e, fx.RunRecorded)), None)
         if job is not None and run is not None and run.status == "failed":
-            self.notes.error = f"job {job.id} ({job.name}) failed: {run.error}"
-            self.notes.error_time = time.time()
-            topics.add(Topic.ERROR)
+            await self.report_error(f"job {job.id} ({job.name}) failed: {run.error}")
         if self.manager.current is None:
             self.status.live = LiveJob()
-        await self.apply(effects, topics)
+            await self.publish({Topic.PROGRESS, Topic.LINE, Topic.MESSAGE, Topic.OUTPUT,
+                                Topic.PHASES})
 
     async def _runner_error(self, data: dict[str, Any]) -> None:
         await self.report_error(str(data.get("error", "the job runner reported a problem")))
@@ -262,8 +330,8 @@ class ScriptServer:
             return
         err = task.exception()
         log.error("%s failed", what, exc_info=err)
-        self.notes.error = f"internal error while {what}: {type(err).__name__}: {err}"
-        self.notes.error_time = time.time()
+        self.notes.problem(f"internal error while {what}: {type(err).__name__}: {err}",
+                           time.time())
         if self._publish is not None:
             asyncio.get_running_loop().create_task(self.publish({Topic.ERROR}))
 

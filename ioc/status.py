@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from scriptserver.jobs import estimates
@@ -17,8 +19,9 @@ from scriptserver.jobs.manager import JobManager
 from scriptserver.jobs.queue import Job
 
 from .form import CommandForm
+from .pvs import BIG
 from .rows import RowWindows
-from .serialized import Serialized, dumps
+from .serialized import Serialized, dumps, fitted
 
 if TYPE_CHECKING:
     from scriptserver.commands.library import CommandLibrary
@@ -36,15 +39,25 @@ class LiveJob:
     phases: list = field(default_factory=list)   # as the job reports them (jobs/phases.py)
 
 
+ERROR_LOG_LENGTH = 20
+
+
 @dataclass
 class Notes:
     """What the server keeps to show about the last requests."""
     error: str = ""
     error_time: float = 0.0
+    errors: deque = field(default_factory=lambda: deque(maxlen=ERROR_LOG_LENGTH))
     added: tuple[int, ...] = ()
     record: str = ""
     validation: dict[str, Any] | str = ""
     form: CommandForm = field(default_factory=CommandForm)    # FORM:COMMAND, FORM:ARGS
+    server_state: str = "STARTING"
+
+    def problem(self, message: str, when: float) -> None:
+        """The last problem, with its time; the recent ones, newest first, for P:ERROR:LOG."""
+        self.error, self.error_time = message, when
+        self.errors.appendleft({"time": round(when, 3), "error": message})
 
 
 def seconds(value: float | None) -> float:
@@ -97,11 +110,11 @@ class StatusView:
 
     @property
     def queue_json(self) -> str:
-        return self.serialized.text("queue", self._queue)
+        return self.serialized.text("queue", self._queue, BIG)
 
     @property
     def queue_hex(self) -> str:
-        return self.serialized.hex("queue", self._queue)
+        return self.serialized.hex("queue", self._queue, BIG)
 
     @property
     def queue_length(self) -> int:
@@ -219,19 +232,19 @@ class StatusView:
 
     @property
     def history_json(self) -> str:
-        return self.serialized.text("history", self._history)
+        return self.serialized.text("history", self._history, BIG)
 
     @property
     def history_hex(self) -> str:
-        return self.serialized.hex("history", self._history)
+        return self.serialized.hex("history", self._history, BIG)
 
     @property
     def commands_json(self) -> str:
-        return self.serialized.text("commands", self._commands)
+        return self.serialized.text("commands", self._commands, BIG)
 
     @property
     def commands_hex(self) -> str:
-        return self.serialized.hex("commands", self._commands)
+        return self.serialized.hex("commands", self._commands, BIG)
 
     @property
     def command_names(self) -> list[str]:
@@ -244,6 +257,21 @@ class StatusView:
     @property
     def error(self) -> str:
         return self.notes.error
+
+    @property
+    def error_time(self) -> str:
+        """When the last problem happened (local time, ISO 8601), empty if none yet."""
+        if not self.notes.error_time:
+            return ""
+        return datetime.fromtimestamp(self.notes.error_time).isoformat(timespec="milliseconds")
+
+    @property
+    def error_log(self) -> list[dict[str, Any]]:
+        return list(self.notes.errors)
+
+    @property
+    def server_state(self) -> str:
+        return self.notes.server_state
 
     @property
     def validation(self) -> dict[str, Any] | str:
@@ -274,14 +302,15 @@ class StatusView:
 
     # -- inside ---------------------------------------------------------------------
 
-    def _queue(self) -> str:
-        return self.serialized.queue(self.manager.queue)()
+    def _queue(self, limit: int) -> str:
+        return self.serialized.queue(self.manager.queue)(limit)
 
-    def _history(self) -> str:
-        return self.serialized.history(self.manager.history)()
+    def _history(self, limit: int) -> str:
+        return self.serialized.history(self.manager.history)(limit)
 
-    def _commands(self) -> str:
-        return dumps(self.commands.describe())
+    def _commands(self, limit: int) -> str:
+        return fitted((dumps(c) for c in self.commands.describe()), limit,
+                      "COMMANDS:NAMES lists every command")
 
     def _remaining(self) -> float | None:
         job, run = self.manager.current, self.manager.run

@@ -45,7 +45,8 @@ class Estimate:
 class JobManager:
     def __init__(self, *, next_id: int = 1, queue: Iterable[Job] = (),
                  history: Iterable[fx.Run] = (), history_length: int = 200,
-                 queue_mode: str = "STOP_ON_FAILURE", when_empty: str = "STOP"):
+                 queue_mode: str = "STOP_ON_FAILURE", when_empty: str = "STOP",
+                 max_queue: int = 100_000):
         self.state = State.IDLE
         self.queue_state = QueueState.STOPPED
         self.queue_mode = _choice(queue_mode, QUEUE_MODES, "queue mode")
@@ -55,6 +56,7 @@ class JobManager:
         self.run: fx.Run | None = None
         self.history: deque[fx.Run] = deque(history, maxlen=history_length)  # newest first
         self.next_id = next_id
+        self.max_queue = max_queue                # jobs the queue may hold (limits.queue_length)
         self._resumes_sent = 0                 # resumes sent to the current job
         self._effects: Effects = []
 
@@ -65,6 +67,10 @@ class JobManager:
         """Queue new jobs with fresh ids (never reused); a batch is tagged as one."""
         if not jobs:
             raise RequestRefused("nothing to add: the list of jobs is empty")
+        if len(self.queue) + len(jobs) > self.max_queue:
+            raise RequestRefused(
+                f"the queue holds {len(self.queue)} job(s) and takes at most {self.max_queue} "
+                f"(limits.queue_length): {len(jobs)} more do not fit; remove or run some first")
         self.queue.insert_index(where)                  # refuse a bad place before taking ids
         first = self.next_id
         made = []

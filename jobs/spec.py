@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import RequestRefused
+from .values import check_value
 
 KIND_KEYS = {
     "command": {"args"},
@@ -27,6 +28,7 @@ KIND_KEYS = {
 COMMON_KEYS = {"name", "params"}
 MAX_NAME = 200
 MAX_SCRIPT_BYTES = 1_000_000
+MAX_DEPTH = 32            # nesting of lists/objects; the IOC sets it from limits.json_depth
 
 
 @dataclass(frozen=True)
@@ -62,10 +64,18 @@ def parse_json(text: str, what: str = "job") -> Any:
         raise RequestRefused(f"empty {what}: send a JSON object, e.g. "
                              '{"command": "wait", "args": {"seconds": 2}}')
     try:
-        return json.loads(text, strict=False)
+        data = json.loads(text, strict=False)
     except json.JSONDecodeError as err:
         raise RequestRefused(f"{what} is not valid JSON: {err.msg} at line {err.lineno} "
                              f"column {err.colno}") from None
+    except RecursionError:
+        raise RequestRefused(f"{what} nests lists/objects too deeply to read (the limit is "
+                             f"{MAX_DEPTH}); flatten it") from None
+    except ValueError:                 # Python refuses integers of more than 4300 digits
+        raise RequestRefused(f"{what} has a number with thousands of digits; whole numbers "
+                             "must lie within ±9223372036854775807") from None
+    check_value(data, what, MAX_DEPTH)
+    return data
 
 
 def kind_of(body: dict[str, Any]) -> str:
