@@ -57,6 +57,8 @@ def main(argv: list[str] | None = None) -> None:
     transport.tune_before_import()
     from caproto.asyncio.server import start_server
 
+    from scriptserver.db.guard import StoreDamaged
+
     from . import ca_access, pva, rows
     from .pvs import PVS
     rows.resize(PVS, config.rows)             # before the PV group is built from the table
@@ -71,7 +73,11 @@ def main(argv: list[str] | None = None) -> None:
     quiet_refusals()
     transport.no_delay_on_connections()
     ca_access.use_peer_addresses()
-    service = ScriptServer(config)
+    try:
+        service = ScriptServer(config)
+    except StoreDamaged as err:            # never start empty over a store that was there
+        print(f"scriptserver-ioc: {err}", file=sys.stderr)
+        sys.exit(3)
     pvs = ScriptServerPVs(prefix=config.prefix, service=service)
 
     async def startup(async_lib) -> None:
