@@ -11,7 +11,7 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
-from scriptserver.jobs.errors import RequestRefused
+from scriptserver.jobs.errors import RequestRefused, shown
 from scriptserver.jobs.manager import JobManager, NewJob
 from scriptserver.jobs.queue import Where, is_index
 from scriptserver.jobs.spec import parse_job, parse_json, type_name
@@ -77,7 +77,7 @@ async def requeue(server: "ScriptServer", value: str) -> None:
                     {"job", "pos", "before", "after"})
     record = server.store.job_record(again["id"]) if is_index(again["id"]) else None
     if record is None:
-        raise RequestRefused(f"no job has id {again['id']!r}")
+        raise RequestRefused(f"no job has id {shown(again['id'])}")
     spec = parse_job(again.get("job", record["job"]))
     where = Where(again.get("pos"), again.get("before"), again.get("after"))
     await _queue(server, [await server.admission.admit_one(spec)], where, None)

@@ -40,6 +40,7 @@ class LiveJob:
 
 
 ERROR_LOG_LENGTH = 20
+ERROR_LENGTH = 2000          # characters of one problem kept (a put may quote its value)
 
 
 @dataclass
@@ -56,6 +57,8 @@ class Notes:
 
     def problem(self, message: str, when: float) -> None:
         """The last problem, with its time; the recent ones, newest first, for P:ERROR:LOG."""
+        if len(message) > ERROR_LENGTH:
+            message = message[:ERROR_LENGTH] + " ..."
         self.error, self.error_time = message, when
         self.errors.appendleft({"time": round(when, 3), "error": message})
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from . import effects as fx
-from .errors import RequestRefused
+from .errors import RequestRefused, shown
 from .queue import Job, JobQueue, Where, is_index
 from .spec import JobSpec
 from .states import (ENDED_AS, ENDED_QUEUE_EVENT, QUEUE_MODES, WHEN_EMPTY, Event, QueueEvent,
@@ -311,5 +311,5 @@ class JobManager:
 
 def _choice(value: Any, table: dict[str, Any], what: str) -> str:
     if value not in table:
-        raise RequestRefused(f"unknown {what} {value!r}; one of {', '.join(table)}")
+        raise RequestRefused(f"unknown {what} {shown(value)}; one of {', '.join(table)}")
     return value

@@ -5,7 +5,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
-from .errors import RequestRefused
+from .errors import RequestRefused, shown
 from .spec import JobSpec
 
 
@@ -89,7 +89,7 @@ class JobQueue:
 
     def index(self, job_id: Any) -> int:
         if not isinstance(job_id, int) or isinstance(job_id, bool):
-            raise RequestRefused(f"a job id is a whole number, not {job_id!r}")
+            raise RequestRefused(f"a job id is a whole number, not {shown(job_id)}")
         for i, job in enumerate(self._jobs):
             if job.id == job_id:
                 return i
@@ -113,12 +113,12 @@ class JobQueue:
             if 0 <= index <= size:
                 return index
             raise RequestRefused(f"position {pos} is outside the queue ({-size - 1} to {size})")
-        raise RequestRefused(f'a position is an index, "front" or "back", not {pos!r}')
+        raise RequestRefused(f'a position is an index, "front" or "back", not {shown(pos)}')
 
     def at(self, pos: Any) -> Job:
         """The job at a position of the queue (0 is next, -1 the last)."""
         if not is_index(pos):
-            raise RequestRefused(f"a position is a whole number, not {pos!r}")
+            raise RequestRefused(f"a position is a whole number, not {shown(pos)}")
         size = len(self._jobs)
         if not -size <= pos < size:
             raise RequestRefused(f"no job at position {pos}: the queue holds {size} job(s)"
@@ -157,7 +157,7 @@ class JobQueue:
             target = {"front": 0, "back": size - 1}.get(pos) if isinstance(pos, str) else (
                 (pos if pos >= 0 else size + pos) if is_index(pos) else None)
             if target is None or not 0 <= target < size:
-                raise RequestRefused(f"position {pos!r} is outside the queue (0 to {size - 1}, "
+                raise RequestRefused(f"position {shown(pos)} is outside the queue (0 to {size - 1}, "
                                      f'-1 for the last, "front" or "back")')
             self._jobs.insert(target, self._jobs.pop(i))
             return

@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import RequestRefused
+from .errors import RequestRefused, shown
 from .values import check_value
 
 KIND_KEYS = {
@@ -73,7 +73,7 @@ def parse_json(text: str, what: str = "job") -> Any:
                              f"{MAX_DEPTH}); flatten it") from None
     except ValueError:                 # Python refuses integers of more than 4300 digits
         raise RequestRefused(f"{what} has a number with thousands of digits; whole numbers "
-                             "must lie within ±9223372036854775807") from None
+                             "must lie between -9223372036854775808 and 9223372036854775807") from None
     check_value(data, what, MAX_DEPTH)
     return data
 
@@ -110,7 +110,7 @@ def parse_job(body: Any) -> JobSpec:
 def _check_command(body: dict[str, Any]) -> None:
     _expect(body, "command", str, "a command name (string)")
     if not body["command"].isidentifier():
-        raise RequestRefused(f"{body['command']!r} is not a command name")
+        raise RequestRefused(f"{shown(body['command'])} is not a command name")
     body.setdefault("args", {})
     _expect(body, "args", dict, 'a JSON object of argument names to values, e.g. {"seconds": 2}')
 

@@ -37,7 +37,7 @@ def check_value(data: Any, what: str, max_depth: int) -> None:
         elif isinstance(value, int):
             if not -LARGEST - 1 <= value <= LARGEST:
                 raise RequestRefused(f"{what} has a number too large{_at(where)}: whole numbers "
-                                     f"must lie within ±{LARGEST}")
+                                     f"must lie between {-LARGEST - 1} and {LARGEST}")
         elif isinstance(value, float) and not math.isfinite(value):
             raise RequestRefused(f"{what} has {value}{_at(where)}, which is not a number JSON "
                                  "can carry; send a finite number")
