@@ -12,13 +12,14 @@ from pathlib import Path
 
 from scriptserver.jobs.states import diagrams
 
+from . import limits
 from .ibex import blocks_table, interest_table
 from .ibexenv import macros_table
 from .pvs import markdown_table
 
 SECTIONS = {"pv-table": markdown_table, "state-diagrams": diagrams,
             "ibex-blocks": blocks_table, "ibex-interest": interest_table,
-            "ibex-macros": macros_table}
+            "ibex-macros": macros_table, "limits-table": limits.markdown_table}
 
 
 def render(text: str) -> str:
