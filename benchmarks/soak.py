@@ -6,7 +6,7 @@ threads of the IOC (and of its job launcher) over time. Flat is a pass.
 
 Jobs are added in batches while the queue runs (QUEUE:WHEN_EMPTY KEEP_RUNNING), so the
 queue stays short and the run measures the jobs, not one huge queue. Monitors watch the
-PVs a display would: STATE, JOB:ID, JOB:PROGRESS, QUEUE, QUEUE:LEN, HISTORY, ERROR.
+PVs a display would: STATE, JOB:ID, JOB:PROGRESS, QUEUE, QUEUE:LEN, HISTORY, JOB:ELAPSED.
 The first tenth of the run warms up (caches, history filling to history_length); the
 verdict compares the end with the sample taken after it.
 """
@@ -46,7 +46,7 @@ def run(total: int, rows: int) -> bool:
 
 def soak(ioc: ScriptServerIOC, total: int, rows: int) -> bool:
     watches = [Watch(ioc.pv(name), values=False) for name in
-               ("STATE", "JOB:ID", "JOB:PROGRESS", "QUEUE", "QUEUE:LEN", "HISTORY", "ERROR")]
+               ("STATE", "JOB:ID", "JOB:PROGRESS", "QUEUE", "QUEUE:LEN", "HISTORY", "JOB:ELAPSED")]
     add, length = connect(ioc.pv("QUEUE:ADD")), connect(ioc.pv("QUEUE:LEN"))
     connect(ioc.pv("QUEUE:WHEN_EMPTY")).put("KEEP_RUNNING", wait=True)
     connect(ioc.pv("QUEUE:START")).put(1, wait=True)

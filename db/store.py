@@ -15,7 +15,9 @@ from typing import Any, Callable, Iterable
 
 from scriptserver.jobs import effects as fx
 from scriptserver.jobs.queue import Job
+from scriptserver.jobs.errors import RequestRefused
 from scriptserver.jobs.spec import JobSpec
+from scriptserver.jobs.values import check_value
 
 from . import guard
 from .guard import StoreDamaged, StoreUnavailable
@@ -48,6 +50,7 @@ class Store:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         path.parent.chmod(0o700)            # queued scripts and their output are private
         self.path = path
+        self.set_aside: list[str] = []       # queued jobs left out at load, in words
         first_id = guard.check_before_opening(path)
         existed = path.exists()
         path.touch(mode=0o600)
@@ -92,7 +95,23 @@ class Store:
         self._recover_interrupted()
         next_id = int(self._meta("next_id", "1"))
         queue = [self._job(job_id) for job_id in json.loads(self._meta("queue", "[]"))]
-        return next_id, [j for j in queue if j is not None], self.history(history_length)
+        return next_id, self._runnable([j for j in queue if j is not None]), \
+            self.history(history_length)
+
+    def _runnable(self, jobs: list[Job]) -> list[Job]:
+        """Leave out queued jobs an older version accepted but no job process could be
+        sent (e.g. lone surrogates in a name): they would fail at every start, for ever.
+        Each is noted in ``set_aside``; its record stays, for QUEUE:GET and REQUEUE."""
+        kept = []
+        for job in jobs:
+            try:
+                check_value(job.spec.body, f"job {job.id}", max_depth=10_000)
+            except RequestRefused as refused:
+                self.set_aside.append(f"{refused}: taken out of the queue at start")
+                log.warning("%s: taken out of the queue at start", refused)
+            else:
+                kept.append(job)
+        return kept
 
     def prune(self, runs_kept: int) -> None:
         """Delete all but the newest ``runs_kept`` runs (0: keep all), and the stored jobs

@@ -67,11 +67,14 @@ CONTROLS: dict[Event, Callable[[JobRunner], None]] = {
 class ScriptServer:
     def __init__(self, config: Config):
         self.config = config
+        self.notes = Notes()
         self.limits = config.limits
         self.limits.apply_to_core()
         self.store = Store(config.state_dir / "scriptserver.sqlite", self.limits.store_bytes)
         self.store.prune(self.limits.runs_kept)
         next_id, queue, history = self.store.load(config.history_length)
+        for problem in self.store.set_aside:
+            self.notes.problem(problem, time.time())
         policies = {"queue_mode": config.queue_mode, "when_empty": config.when_empty,
                     **self.store.policies()}
         self.manager = JobManager(next_id=next_id, queue=queue, history=history,
@@ -84,7 +87,6 @@ class ScriptServer:
                                    self.limits.jobs_per_add)
         self.estimator = Estimator(self.store, self.commands)
         self.runner = JobRunner(config.preload, self._on_job_event, config.abort_grace)
-        self.notes = Notes()
         self.serialized = Serialized()
         self.status = StatusView(self.manager, self.commands, self.serialized, self.notes)
         self.gate = self.status.gate = Gate(config.access, config.prefix)
