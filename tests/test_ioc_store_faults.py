@@ -15,7 +15,7 @@ import uuid
 import pytest
 from caproto import ErrorResponseReceived
 
-from ca import get, get_json, get_value, put_checked, refusal
+from ca import fresh_json, get, get_json, get_value, put_checked
 from conftest import IOC, wait_for
 
 WAIT_FOR_FILE = ("import os, time\nwhile not os.path.exists({path!r}):\n"
@@ -153,8 +153,9 @@ def test_a_full_disk_loses_nothing_and_the_server_recovers_by_itself(tmp_path, s
         ioc.stop()
     ioc.start()
     try:
-        known = set(get_value(ioc.pv("QUEUE:IDS")).tolist()) | {
-            run["id"] for run in get_json(ioc.pv("HISTORY"))}
+        queue = fresh_json(ioc.pv("QUEUE"))          # a new connection after the restart
+        known = {job["id"] for job in queue} | {
+            run["id"] for run in fresh_json(ioc.pv("HISTORY"))}
         assert set(acknowledged) <= known, "an acknowledged job was lost"
     finally:
         ioc.stop()
