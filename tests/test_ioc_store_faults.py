@@ -15,7 +15,7 @@ import uuid
 import pytest
 from caproto import ErrorResponseReceived
 
-from ca import fresh_json, get, get_json, get_value, put_checked
+from ca import fresh_json, get, get_json, get_value, put_checked, read
 from conftest import IOC, wait_for
 
 WAIT_FOR_FILE = ("import os, time\nwhile not os.path.exists({path!r}):\n"
@@ -184,6 +184,6 @@ def test_a_truncated_store_is_refused_at_start_and_ids_never_repeat(make_ioc):
         store.with_name(store.name + extra).unlink(missing_ok=True)
     ioc.start()
     put_checked(ioc.pv("QUEUE:ADD"), {"command": "wait", "args": {"seconds": 0}})
-    (new,) = get_value(ioc.pv("QUEUE:ADD:IDS")).tolist()
+    (new,) = read(ioc.pv("QUEUE:ADD:IDS")).tolist()        # a new connection after restart
     assert new > max(ids), "an id was given twice"
     assert json.loads((ioc.state / "scriptserver.sqlite.ids").read_text())["next_id_at_least"] > new
