@@ -113,7 +113,8 @@ def reserve(store: Path, next_id: int, mark: int) -> int:
     new_mark = next_id + RESERVE
     path = side_file(store)
     temporary = path.with_name(path.name + ".new")
-    with temporary.open("w") as out:
+    with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+        os.fchmod(out.fileno(), 0o600)             # private, as the store beside it
         json.dump({"next_id_at_least": new_mark}, out)
         out.flush()
         os.fsync(out.fileno())

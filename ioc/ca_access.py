@@ -70,6 +70,9 @@ def _circuit_class():
                 access = db_entry.check_access(self.client_hostname, self.client_username)
                 if needed[0] not in access:
                     status, verb = needed[1:]
+                    refused = getattr(db_entry, "write_refused", None)
+                    if verb == "write" and refused is not None:    # said in P:ERROR too
+                        await refused(self.client_hostname, self.client_username)
                     return [ca.ErrorResponse(command, chan.cid, status=status,
                                              error_message=f"no {verb} access to {chan.name}")]
             return await super()._process_command(command)

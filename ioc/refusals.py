@@ -64,6 +64,9 @@ def payload_size(data: Any) -> int:
 class RefusedInWords:
     """Mixed into each PV's caproto channel class: see the module's docstring."""
 
+    async def write_refused(self, hostname: str, username: str) -> None:
+        await write_refused(self, hostname, username)
+
     async def auth_write(self, hostname, username, data, data_type, metadata, **kwargs):
         group = self.group                               # type: ignore[attr-defined]
         pv = BY_ATTR.get(self.pvspec.attr)               # type: ignore[attr-defined]
@@ -92,6 +95,24 @@ class RefusedInWords:
             log.debug("put on %s refused by caproto", pv.name, exc_info=True)
             await service.report_error(words)
             raise RequestRefused(words) from None
+
+
+async def write_refused(channel: Any, hostname: str, username: str) -> None:
+    """A write the access check refused before any put code ran: said in P:ERROR."""
+    pv = BY_ATTR.get(channel.pvspec.attr)
+    service = getattr(channel.group, "service", None)
+    if pv is None or service is None:
+        return
+    if pv.action is None:
+        words = explain(pv, Forbidden())
+    else:
+        words = (f"{pv.name}: {username}@{hostname} may not write here: log in first "
+                 "(read TOKEN, write it to AUTH:LOGIN) or ask for write rights")
+    await service.report_error(words)
+
+
+class Forbidden(Exception):
+    """Stands for caproto's own refusal of a write to a read-only PV."""
 
 
 def guarded(cls: type) -> type:
