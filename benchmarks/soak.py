@@ -37,7 +37,8 @@ def run(total: int, rows: int) -> bool:
     use_ports(1)
     with workdir() as root_name:
         from pathlib import Path
-        ioc = ScriptServerIOC(Path(root_name), preload=[], history_length=200).start()
+        ioc = ScriptServerIOC(Path(root_name), preload=[], history_length=200,
+                              access={"login": False}).start()    # loopback manages
         try:
             return soak(ioc, total, rows)
         finally:
@@ -46,8 +47,10 @@ def run(total: int, rows: int) -> bool:
 
 def soak(ioc: ScriptServerIOC, total: int, rows: int) -> bool:
     watches = [Watch(ioc.pv(name), values=False) for name in
-               ("STATE", "JOB:ID", "JOB:PROGRESS", "QUEUE", "QUEUE:LEN", "HISTORY", "JOB:ELAPSED")]
+               ("STATE", "JOB:ID", "JOB:PROGRESS", "QUEUE", "QUEUE:LEN", "HISTORY",
+                "JOB:ELAPSED")]
     add, length = connect(ioc.pv("QUEUE:ADD")), connect(ioc.pv("QUEUE:LEN"))
+    ids, error = connect(ioc.pv("QUEUE:ADD:IDS")), connect(ioc.pv("ERROR"))
     connect(ioc.pv("QUEUE:WHEN_EMPTY")).put("KEEP_RUNNING", wait=True)
     connect(ioc.pv("QUEUE:START")).put(1, wait=True)
     launcher = children(ioc.pid)[0]
@@ -65,7 +68,10 @@ def soak(ioc: ScriptServerIOC, total: int, rows: int) -> bool:
             break
         if added < total and queued < BATCH:
             count = min(BATCH, total - added)
+            before = ids.get(use_monitor=False)
             add.put(json.dumps({"jobs": [JOB] * count}), wait=True, timeout=30)
+            if list(ids.get(use_monitor=False)) == list(before):    # pyepics hides refusals
+                raise RuntimeError(f"an add was refused: {error.get(as_string=True)}")
             added += count
         else:
             time.sleep(0.05)
