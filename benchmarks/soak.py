@@ -21,6 +21,7 @@ from .harness import (ScriptServerIOC, Watch, children, connect, memory_mb, stop
                       workdir)
 
 BATCH = 50
+HISTORY = 200              # history_length of the soak IOC
 JOB = {"command": "wait", "args": {"seconds": 0}, "name": "soak"}
 RSS_SLACK_MB = 10.0        # allowed RSS growth after warm-up
 COUNT_SLACK = 2            # allowed growth of descriptors and threads after warm-up
@@ -37,7 +38,7 @@ def run(total: int, rows: int) -> bool:
     use_ports(1)
     with workdir() as root_name:
         from pathlib import Path
-        ioc = ScriptServerIOC(Path(root_name), preload=[], history_length=200,
+        ioc = ScriptServerIOC(Path(root_name), preload=[], history_length=HISTORY,
                               access={"login": False}).start()    # loopback manages
         try:
             return soak(ioc, total, rows)
@@ -52,9 +53,11 @@ def soak(ioc: ScriptServerIOC, total: int, rows: int) -> bool:
     add, length = connect(ioc.pv("QUEUE:ADD")), connect(ioc.pv("QUEUE:LEN"))
     ids, error = connect(ioc.pv("QUEUE:ADD:IDS")), connect(ioc.pv("ERROR"))
     connect(ioc.pv("QUEUE:WHEN_EMPTY")).put("KEEP_RUNNING", wait=True)
+    connect(ioc.pv("QUEUE:MODE")).put("CONTINUE_ON_FAILURE", wait=True)   # counted, not fatal
     connect(ioc.pv("QUEUE:START")).put(1, wait=True)
     launcher = children(ioc.pid)[0]
     every = max(1, total // rows)
+    header()
     table: list[tuple] = []
     added, started = 0, time.monotonic()
     next_sample = 0
@@ -63,6 +66,7 @@ def soak(ioc: ScriptServerIOC, total: int, rows: int) -> bool:
         done = added - queued
         if done >= next_sample:
             table.append((done, time.monotonic() - started, *sample(ioc.pid), *sample(launcher)))
+            row(*table[-1])
             next_sample += every
         if added >= total and queued == 0:
             break
@@ -77,18 +81,29 @@ def soak(ioc: ScriptServerIOC, total: int, rows: int) -> bool:
             time.sleep(0.05)
     time.sleep(1.0)                 # the last job's end is published
     table.append((total, time.monotonic() - started, *sample(ioc.pid), *sample(launcher)))
+    row(*table[-1])
     updates = sum(len(w.events) for w in watches)
+    failed = sum(1 for run in json.loads(connect(ioc.pv("HISTORY")).get(as_string=True) or "[]")
+                 if run.get("status") == "failed")
+    print(f"failed jobs among the last {HISTORY} in history: {failed}")
     for watch in watches:
         watch.close()
     return report(table, total, updates)
 
 
-def report(table: list[tuple], total: int, updates: int) -> bool:
+def header() -> None:
     print(f"{'jobs done':>9} {'s':>7} {'IOC RSS MB':>10} {'fds':>5} {'threads':>7}  "
-          f"{'launcher RSS MB':>15} {'fds':>5} {'threads':>7}")
-    for done, seconds, rss, fds, threads, l_rss, l_fds, l_threads in table:
-        print(f"{done:>9} {seconds:>7.1f} {rss:>10.1f} {fds:>5} {threads:>7}  "
-              f"{l_rss:>15.1f} {l_fds:>5} {l_threads:>7}")
+          f"{'launcher RSS MB':>15} {'fds':>5} {'threads':>7}", flush=True)
+
+
+def row(done: int, seconds: float, rss: float, fds: int, threads: int, l_rss: float,
+        l_fds: int, l_threads: int) -> None:
+    """One sample, printed as it is taken (a long run shows its progress)."""
+    print(f"{done:>9} {seconds:>7.1f} {rss:>10.1f} {fds:>5} {threads:>7}  "
+          f"{l_rss:>15.1f} {l_fds:>5} {l_threads:>7}", flush=True)
+
+
+def report(table: list[tuple], total: int, updates: int) -> bool:
     warm = table[max(1, len(table) // 10)]
     last = table[-1]
     growth = {"IOC RSS": (last[2] - warm[2], RSS_SLACK_MB), "IOC fds": (last[3] - warm[3],
