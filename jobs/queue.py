@@ -157,8 +157,8 @@ class JobQueue:
             target = {"front": 0, "back": size - 1}.get(pos) if isinstance(pos, str) else (
                 (pos if pos >= 0 else size + pos) if is_index(pos) else None)
             if target is None or not 0 <= target < size:
-                raise RequestRefused(f"position {shown(pos)} is outside the queue (0 to {size - 1}, "
-                                     f'-1 for the last, "front" or "back")')
+                raise RequestRefused(f"position {shown(pos)} is outside the queue (0 to "
+                                     f'{size - 1}, -1 for the last, "front" or "back")')
             self._jobs.insert(target, self._jobs.pop(i))
             return
         self.index(where.before if where.before is not None else where.after)

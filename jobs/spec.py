@@ -73,7 +73,8 @@ def parse_json(text: str, what: str = "job") -> Any:
                              f"{MAX_DEPTH}); flatten it") from None
     except ValueError:                 # Python refuses integers of more than 4300 digits
         raise RequestRefused(f"{what} has a number with thousands of digits; whole numbers "
-                             "must lie between -9223372036854775808 and 9223372036854775807") from None
+                             "must lie between -9223372036854775808 and "
+                             "9223372036854775807") from None
     check_value(data, what, MAX_DEPTH)
     return data
 
