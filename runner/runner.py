@@ -30,7 +30,9 @@ log = logging.getLogger(__name__)
 
 TRACK_INTERVAL = 0.5        # s between looks at what a running job has started
 GONE_TIMEOUT = 5.0          # s for a killed job's processes to be gone (and reaped)
-READERS_TIMEOUT = 1.0       # s to read the last reports and output once the processes are gone
+READERS_TIMEOUT = 10.0      # s to read the last reports and output once the processes are gone:
+                            # with every process gone both reach their end at once; only a
+                            # starved event loop takes long, and its "ended" must not be lost
 
 
 class JobRunner:
