@@ -103,6 +103,10 @@ PVS: list[PV] = [
        enum=tuple(QUEUE_MODES), action="set_mode", writable=True),
     PV("QUEUE:MODE:SP:RBV", "enum", "QUEUE:MODE read back (IBEX setpoint convention)", T.STATE,
        "queue_mode", enum=tuple(QUEUE_MODES)),
+    PV("QUEUE:CHANGE", "json", 'the last change to the queue, numbered, for clients that '
+       'follow it instead of re-reading P:QUEUE: {"op": "move", "ids": [7], "count": 1, '
+       '"pos": 0, "seq": 12}; op is add, move, remove, clear, edit, estimate, skip, start or '
+       "return", T.QUEUE, "queue_change"),
     PV("QUEUE:LEN", "long", "number of queued jobs", T.QUEUE, "queue_length", units="jobs"),
     PV("QUEUE:IDS", "longs", "ids of queued jobs in running order", T.QUEUE, "queue_ids",
        size=IDS, lazy=True),
@@ -151,6 +155,8 @@ PVS: list[PV] = [
        "output", size=64_000),
     PV("HISTORY", "json", "past runs, newest first: id, name, status, start, end, duration, "
        "paused, error, traceback", T.HISTORY, "history_json", size=BIG, lazy=True),
+    PV("HISTORY:LAST", "json", "the newest run in HISTORY alone (small: for a display that "
+       "shows how the last job ended)", T.HISTORY, "history_last"),
     PV("HISTORY:HEX", "json", "HISTORY as zlib-compressed hex (IBEX style)", T.HISTORY,
        "history_hex", size=BIG, lazy=True),
     PV("COMMANDS", "json", "every command: name, description, parameters, module", T.COMMANDS,

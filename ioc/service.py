@@ -192,6 +192,8 @@ class ScriptServer:
             topics |= EFFECT_TOPICS.get(type(effect), set())
             if isinstance(effect, fx.Added):
                 self.notes.added = effect.ids
+            elif isinstance(effect, fx.QueueChanged) and effect.op:
+                self.notes.change(effect.op, effect.ids, effect.pos)
             elif isinstance(effect, fx.Launch):
                 self._launch(effect.job)
                 topics |= {Topic.PROGRESS, Topic.LINE, Topic.MESSAGE, Topic.OUTPUT,

@@ -40,6 +40,7 @@ class LiveJob:
 
 
 ERROR_LOG_LENGTH = 20
+MAX_CHANGE_IDS = 100          # ids shown in QUEUE:CHANGE ("count" says how many)
 ERROR_LENGTH = 2000          # characters of one problem kept (a put may quote its value)
 
 
@@ -54,6 +55,14 @@ class Notes:
     validation: dict[str, Any] | str = ""
     form: CommandForm = field(default_factory=CommandForm)    # FORM:COMMAND, FORM:ARGS
     server_state: str = "STARTING"
+    queue_change: dict[str, Any] = field(default_factory=dict)   # the last, for QUEUE:CHANGE
+    changes: int = 0                                             # its sequence number
+
+    def change(self, op: str, ids: tuple[int, ...], pos: int | None) -> None:
+        """Remember the queue's last change, numbered, for P:QUEUE:CHANGE."""
+        self.changes += 1
+        self.queue_change = {"op": op, "ids": list(ids[:MAX_CHANGE_IDS]), "count": len(ids),
+                             "pos": pos, "seq": self.changes}
 
     def problem(self, message: str, when: float) -> None:
         """The last problem, with its time; the recent ones, newest first, for P:ERROR:LOG."""
@@ -122,6 +131,15 @@ class StatusView:
     @property
     def queue_length(self) -> int:
         return len(self.manager.queue)
+
+    @property
+    def queue_change(self) -> dict[str, Any] | str:
+        return self.notes.queue_change or ""
+
+    @property
+    def history_last(self) -> dict[str, Any] | str:
+        history = self.manager.history
+        return history[0].describe() if history else ""
 
     @property
     def queue_ids(self) -> list[int]:

@@ -20,7 +20,12 @@ class JobsSaved:
 
 @dataclass(frozen=True)
 class QueueChanged:
-    """The queue's order or content changed."""
+    """The queue's order or content changed: ``op`` says how (add, move, remove, clear,
+    edit, estimate, skip, start, return), for clients that follow changes rather than
+    re-read the queue; ``pos`` is where the first of ``ids`` is now, if still queued."""
+    op: str = ""
+    ids: tuple[int, ...] = ()
+    pos: int | None = None
 
 
 @dataclass(frozen=True)

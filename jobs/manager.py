@@ -71,7 +71,7 @@ class JobManager:
             raise RequestRefused(
                 f"the queue holds {len(self.queue)} job(s) and takes at most {self.max_queue} "
                 f"(limits.queue_length): {len(jobs)} more do not fit; remove or run some first")
-        self.queue.insert_index(where)                  # refuse a bad place before taking ids
+        at = self.queue.insert_index(where)             # refuse a bad place before taking ids
         first = self.next_id
         made = []
         for i, new in enumerate(jobs):
@@ -82,32 +82,33 @@ class JobManager:
                             extra))
         self.next_id = first + len(jobs)
         self.queue.add(made, where)
-        self._emit(fx.JobsSaved(tuple(made)), fx.QueueChanged(),
-                   fx.Added(tuple(j.id for j in made)))
+        ids = tuple(j.id for j in made)
+        self._emit(fx.JobsSaved(tuple(made)), fx.QueueChanged("add", ids, at), fx.Added(ids))
         self._advance(now)
         return self._done()
 
     def move(self, job_id: Any, where: Where) -> Effects:
         self._not_current(job_id, "moved")
         self.queue.move(job_id, where)
-        return self._done(fx.QueueChanged())
+        return self._done(fx.QueueChanged("move", (job_id,), self.queue.index(job_id)))
 
     def remove(self, job_ids: list[Any]) -> Effects:
         for job_id in job_ids:
             self._not_current(job_id, "removed", "abort it instead (JOB:ABORT)")
         self.queue.remove(job_ids)
-        return self._done(fx.QueueChanged())
+        return self._done(fx.QueueChanged("remove", tuple(job_ids)))
 
     def clear(self) -> Effects:
         self.queue.clear()
-        return self._done(fx.QueueChanged())
+        return self._done(fx.QueueChanged("clear"))
 
     def edit(self, job_id: Any, new: NewJob) -> Effects:
         self._not_current(job_id, "edited", "abort it first; it returns to the queue, editable")
         job = self.queue.get(job_id)
         job.spec, job.pausable, job.revision = new.spec, new.pausable, job.revision + 1
         job.estimate, job.estimate_source = new.estimate, new.estimate_source
-        return self._done(fx.JobsSaved((job,)), fx.QueueChanged())
+        return self._done(fx.JobsSaved((job,)),
+                          fx.QueueChanged("edit", (job.id,), self.queue.index(job.id)))
 
     def estimates(self, found: list[Estimate]) -> Effects:
         """Estimates worked out after queueing; one for a job since edited, run or removed
@@ -123,7 +124,8 @@ class JobManager:
                 changed.append(job)
         if not changed:
             return []
-        return self._done(fx.JobsSaved(tuple(changed)), fx.QueueChanged())
+        return self._done(fx.JobsSaved(tuple(changed)),
+                          fx.QueueChanged("estimate", tuple(j.id for j in changed)))
 
     def repeat(self, job_id: Any, times: Any, by: str = "", now: float = 0.0) -> Effects:
         if not is_index(times) or not 1 <= times <= MAX_REPEAT:
@@ -146,7 +148,7 @@ class JobManager:
         run = fx.Run(job.id, job.name, job.kind, job.spec.body, "skipped", now, now,
                      by=job.extra.get("by", ""))
         self.history.appendleft(run)
-        return self._done(fx.QueueChanged(), fx.RunRecorded(run))
+        return self._done(fx.QueueChanged("skip", (job.id,)), fx.RunRecorded(run))
 
     def clear_history(self) -> Effects:
         self.history.clear()
@@ -249,7 +251,7 @@ class JobManager:
         queue_event = ENDED_QUEUE_EVENT.get(status)
         if queue_event is not None:
             self.queue.add([job], "front")            # back at the head, editable
-            self._emit(fx.QueueChanged())
+            self._emit(fx.QueueChanged("return", (job.id,), 0))
         elif status == "failed":
             queue_event = QUEUE_MODES[self.queue_mode]
         if queue_event is not None:
@@ -292,8 +294,8 @@ class JobManager:
         self.run = fx.Run(job.id, job.name, job.kind, job.spec.body, "running", now,
                           by=job.extra.get("by", ""))
         self._resumes_sent = 0
-        self._emit(fx.QueueChanged(), fx.StateChanged(), fx.RunRecorded(self.run),
-                   fx.Launch(job, self.run))
+        self._emit(fx.QueueChanged("start", (job.id,)), fx.StateChanged(),
+                   fx.RunRecorded(self.run), fx.Launch(job, self.run))
 
     def _not_current(self, job_id: Any, done: str, instead: str = "") -> None:
         if self.current is not None and job_id == self.current.id:

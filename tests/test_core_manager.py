@@ -248,7 +248,7 @@ def test_a_late_estimate_for_an_edited_job_is_dropped():
     assert m.estimates([Estimate(a, old, 5.0, "command")]) == []
     assert m.queue.get(a).estimate is None
     effects = m.estimates([Estimate(a, old + 1, 9.0, "command")])
-    assert m.queue.get(a).estimate == 9.0 and fx.QueueChanged() in effects
+    assert m.queue.get(a).estimate == 9.0 and fx.QueueChanged("estimate", (a,)) in effects
 
 
 def test_batches_and_submitters_are_tagged_by_the_manager():
@@ -357,3 +357,17 @@ def test_who_queued_a_job_is_kept_on_its_copies_and_runs():
     m.job_ended("finished", now=2.0)
     m.job_ended("finished", now=3.0)
     assert [r.describe()["by"] for r in m.history] == ["bob@10.1.2.3", "alice@127.0.0.1"]
+
+
+def test_every_queue_change_says_what_it_was():
+    m = JobManager()
+    a, b, c = queued(m, True, True, True)
+    changes = lambda effects: [(e.op, e.ids, e.pos) for e in effects          # noqa: E731
+                               if isinstance(e, fx.QueueChanged)]
+    assert changes(m.move(c, Where(pos=0))) == [("move", (c,), 0)]
+    assert changes(m.remove([b])) == [("remove", (b,), None)]
+    assert changes(m.start(1.0)) == [("start", (c,), None)]
+    assert changes(m.abort()) == []
+    assert changes(m.job_ended("failed", 2.0)) == [("return", (c,), 0)]
+    (added,) = [e for e in m.add([NewJob(spec())], Where(after=c)) if isinstance(e, fx.Added)]
+    assert m.queue.ids() == [c, added.ids[0], a]

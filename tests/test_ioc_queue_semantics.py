@@ -197,3 +197,16 @@ def test_current_job_pvs_start_empty_for_each_job(ioc, tmp_path):
     wait_for(lambda: get_value(ioc.pv("JOB:ID")) == 0, what="no current job")
     assert get_value(ioc.pv("JOB:PROGRESS")) == 0.0 and get_value(ioc.pv("JOB:LINE")) == 0
     assert json.loads(get(ioc.pv("JOB:STACK")) or "[]") == []
+
+
+def test_small_pvs_say_what_changed_without_rereading_the_queue(ioc):
+    a, b = add(ioc, [{"script": "pass", "name": "a"}, {"script": "pass", "name": "b"}])
+    change = get_json(ioc.pv("QUEUE:CHANGE"))
+    assert change["op"] == "add" and change["ids"] == [a, b] and change["pos"] == 0
+    put_checked(ioc.pv("QUEUE:MOVE"), {"id": b, "pos": 0})
+    moved = get_json(ioc.pv("QUEUE:CHANGE"))
+    assert (moved["op"], moved["ids"], moved["pos"]) == ("move", [b], 0)
+    assert moved["seq"] == change["seq"] + 1
+    put_checked(ioc.pv("QUEUE:SKIP"), str(b))
+    assert get_json(ioc.pv("HISTORY:LAST"))["id"] == b
+    assert get_json(ioc.pv("HISTORY:LAST"))["status"] == "skipped"
