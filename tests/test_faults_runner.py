@@ -66,10 +66,11 @@ async def main():
     job = {"job": {"id": 1, "kind": "script", "job": {"script": spawning_job(
         __import__("pathlib").Path(folder))["script"]}}, "command_folders": []}
     task = asyncio.ensure_future(runner.launch(1, job))
-    while not os.path.exists(os.path.join(folder, "pids")):
+    pids = []
+    while len(pids) < 3:                 # the job writes its three pids once it has them
         await asyncio.sleep(0.01)
-    await asyncio.sleep(0.1)
-    pids = [int(p) for p in open(os.path.join(folder, "pids")).read().split()]
+        if os.path.exists(os.path.join(folder, "pids")):
+            pids = [int(p) for p in open(os.path.join(folder, "pids")).read().split()]
     dry = {"job": {"id": 2, "kind": "script", "job": {"script": "import subprocess\\n"
            "subprocess.Popen(['sleep', '300'], start_new_session=True)\\n"}},
            "command_folders": []}
