@@ -27,6 +27,7 @@ import socket
 import sys
 import time
 import traceback
+from typing import Callable
 
 from scriptserver.runner import signals, tree
 
@@ -108,15 +109,17 @@ def stop(signum, frame) -> None:
     os._exit(0)
 
 
-def reap_any() -> None:
+def reap_any(exited: Callable[[int, int], None] = lambda pid, status: None) -> None:
+    """Reap every child that has ended; ``exited(pid, wait status)`` for each of our jobs."""
     while True:
         try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
+            pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             return
         if not pid:
             return
-        RUNNING.pop(pid, None)
+        if RUNNING.pop(pid, None) is not None:
+            exited(pid, status)
 
 
 def wait_for_jobs(timeout: float) -> None:
@@ -138,16 +141,12 @@ def serve(control: socket.socket) -> None:
     selector.register(wake_r, selectors.EVENT_READ, "child")
     open_control = True
 
+    def tell(pid: int, status: int) -> None:
+        if open_control:
+            control.send(json.dumps({"exited": pid, "status": status}).encode())
+
     def reap() -> None:
-        while True:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
-            if jobs.pop(pid, None) is not None and open_control:
-                control.send(json.dumps({"exited": pid, "status": status}).encode())
+        reap_any(tell)
 
     while open_control or jobs:
         for key, _ in selector.select(timeout=1.0):

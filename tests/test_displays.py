@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from qtpy.QtTest import QTest  # noqa: E402
 from qtpy.QtWidgets import QApplication, QWidget  # noqa: E402
 
 from ca import TIMEOUT, put_checked  # noqa: E402
+from conftest import wait_for  # noqa: E402
 from scriptserver.displays import generate  # noqa: E402
 from scriptserver.displays.layout import Screen, Value  # noqa: E402
 from scriptserver.ioc.pvs import PVS  # noqa: E402
@@ -114,19 +114,10 @@ def displays(app, ioc):
 
 def qt_wait(app, condition, timeout: float = 15.0, what: str = ""):
     """Wait for ``condition`` while Qt handles its events (monitors, repaints)."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
+    def handled_then_checked():
         app.processEvents()
-        try:
-            last = condition()
-        except Exception as err:  # noqa: BLE001 - keep waiting until the deadline
-            last = err
-        else:
-            if last:
-                return last
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}: {last!r}")
+        return condition()
+    return wait_for(handled_then_checked, timeout=timeout, what=what)
 
 
 def open_display(app, ioc, displays: list, name: str) -> Display:
