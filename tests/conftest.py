@@ -138,7 +138,16 @@ class IOC:
         self.process = subprocess.Popen(
             self.argv(), env=self.env(extra_env), stdout=self.log.open("ab"),
             stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=preexec_fn)
-        self.wait_ready()
+        try:
+            self.wait_ready()
+        except BaseException:
+            # a start that fails here has no fixture teardown to stop it: a stray IOC would
+            # keep its port, and later IOCs on the same port lose their searches to it
+            try:
+                self.kill(with_launcher=True)
+            except Exception:  # noqa: BLE001 - the start's own failure is the one to report
+                pass
+            raise
         return self
 
     def mark_log(self) -> None:
