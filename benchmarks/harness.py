@@ -153,7 +153,24 @@ class ScriptServerIOC(_Server):
 
     def start(self) -> "ScriptServerIOC":
         self._spawn([sys.executable, "-m", "scriptserver.ioc", "--config", str(self.config_file)])
+        self.login()
         return self
+
+    def login(self) -> None:
+        """Open this user's session on loopback, as an operator does once (P:TOKEN to
+        P:AUTH:LOGIN): every client of this machine and user shares it, so the benchmarks
+        measure puts through the access checks a real site has on."""
+        from caproto import ChannelType
+        from caproto.threading.client import Context
+
+        context = Context()
+        try:
+            token, login = context.get_pvs(self.pv("TOKEN"), self.pv("AUTH:LOGIN"), timeout=10)
+            secret = bytes(token.read(data_type=ChannelType.CHAR, timeout=10).data)
+            login.write(text(secret.rstrip(b"\0").decode()), wait=True, timeout=10,
+                        data_type=ChannelType.CHAR)
+        finally:
+            context.disconnect()
 
 
 SOFT_IOC = "from epicscorelibs.ioc import main; main(extra_dbd_load=(), extra_dso_load=())"
