@@ -3,8 +3,7 @@
 A 10,000-job queue is about 2 MB of JSON. Building it from scratch for every
 edit (and again for its HEX twin) made one move cost hundreds of milliseconds;
 here each job keeps its own JSON until it changes (``Job.as_json``), the list is
-joined once per change, the HEX form is compressed from that same text, and
-the queue's estimate totals are summed once per change.
+joined once per change, and the HEX form is compressed from that same text.
 """
 from __future__ import annotations
 
@@ -15,7 +14,6 @@ from typing import Any, Callable, Iterable
 
 from ibex_non_ca_helpers.compress_hex import dehex_and_decompress
 
-from scriptserver.jobs import estimates
 from scriptserver.jobs.effects import Run
 from scriptserver.jobs.errors import RequestRefused
 from scriptserver.jobs.queue import Job
@@ -100,22 +98,6 @@ class Serialized:
     def history(self, runs: Iterable[Run]) -> Build:
         """How to build the history's JSON (each stored run's piece is kept)."""
         return lambda limit: fitted(self._run_parts(runs), limit, HISTORY_MORE)
-
-    def queue_totals(self, jobs: Iterable[Job]) -> tuple[float, int]:
-        """(seconds of the queued jobs with an estimate, how many have none)."""
-        return self._cached("queue:totals", lambda: estimates.queue_eta(
-            (j.estimate for j in jobs), None, running=False), topic="queue")
-
-    def batch_counts(self, jobs: Iterable[Job]) -> dict[int, int]:
-        """How many jobs of each batch are still queued."""
-        def count() -> dict[int, int]:
-            counts: dict[int, int] = {}
-            for job in jobs:
-                if "batch" in job.extra:
-                    batch = job.extra["batch"]["id"]
-                    counts[batch] = counts.get(batch, 0) + 1
-            return counts
-        return self._cached("queue:batches", count, topic="queue")
 
     def _cached(self, name: str, build, topic: str | None = None) -> Any:
         version = self.versions.get(topic or name, 0)

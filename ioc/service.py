@@ -175,13 +175,13 @@ class ScriptServer:
         """One manager request, all or nothing: applied to the manager, committed to the
         store, then carried out and published. A refusal (RequestRefused) or a store that
         cannot save it (StoreUnavailable) leaves the manager as it was."""
-        checkpoint = Checkpoint(self.manager)
-        effects = ask(self.manager)
-        try:
-            self.store.apply(effects, self.manager.next_id, self.manager.queue.ids)
-        except StoreUnavailable:
-            checkpoint.restore()
-            raise
+        with Checkpoint(self.manager) as checkpoint:
+            effects = ask(self.manager)
+            try:
+                self.store.apply(effects, self.manager.next_id, self.manager.queue.ids)
+            except StoreUnavailable:
+                checkpoint.restore()
+                raise
         await self._carry_out(effects, topics)
         return effects
 

@@ -345,7 +345,8 @@ class StatusView:
         return estimates.remaining(run.active(now), self.live.progress, job.estimate)
 
     def _eta(self) -> tuple[float, int]:
-        known, unknown = self.serialized.queue_totals(self.manager.queue)
+        totals = self.manager.queue.totals()
+        known, unknown = totals.known, totals.unknown
         if self.manager.current is None:
             return known, unknown
         left = self._remaining()
@@ -356,6 +357,6 @@ class StatusView:
         if job is None or "batch" not in job.extra:
             return None
         info = job.extra["batch"]
-        queued = self.serialized.batch_counts(self.manager.queue).get(info["id"], 0)
+        queued = self.manager.queue.totals().batches.get(info["id"], 0)
         return {**info, "progress": estimates.batch_progress(info["size"], queued, True,
                                                              self.live.progress)}

@@ -3,10 +3,19 @@
 The service applies a request to the manager, then writes its effects to the
 store; when the write fails (disk full, read-only folder), the request must
 leave no trace, so the manager goes back to the checkpoint taken just before.
-The manager's state is small except the queue, whose jobs are kept by
-reference: what a request can change in place (a job's fields when edited or
-estimated, the current run) is copied field by field, which costs about a
-microsecond per queued job.
+A checkpoint costs what a request can change, not the size of the queue: the
+queue's order is one list copy (references, at C speed), and the fields of
+queued jobs set while it is open are journaled as they are set (``JOURNAL`` in
+``queue.py``), then put back newest first by ``restore``. Use it as a context
+manager so the journal closes whatever happens::
+
+    with Checkpoint(manager) as checkpoint:
+        effects = request(manager)
+        try:
+            store.apply(effects)
+        except StoreUnavailable:
+            checkpoint.restore()
+            raise
 """
 from __future__ import annotations
 
@@ -14,6 +23,7 @@ from collections import deque
 from typing import Any
 
 from .manager import JobManager
+from .queue import JOURNAL
 
 
 class Checkpoint:
@@ -23,24 +33,38 @@ class Checkpoint:
         self.manager = manager
         self.fields = dict(vars(manager))
         self.order = list(manager.queue)                       # the queue's jobs, in order
-        self.jobs = [(job, dict(vars(job))) for job in self.order]
-        if manager.current is not None:
-            self.jobs.append((manager.current, dict(vars(manager.current))))
+        self.current = (manager.current, dict(vars(manager.current))) \
+            if manager.current is not None else None
         self.run = (manager.run, dict(vars(manager.run))) if manager.run is not None else None
         self.history = list(manager.history)
+        self.changes = JOURNAL.open()
+
+    def __enter__(self) -> "Checkpoint":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop journaling (the request was kept, or undone)."""
+        if JOURNAL.entries is self.changes:
+            JOURNAL.close()
 
     def restore(self) -> None:
         """Put the manager back as it was when the checkpoint was taken."""
+        self.close()
         manager = self.manager
         fields: dict[str, Any] = dict(self.fields)
         for name in ("queue", "history"):
             fields.pop(name)
         vars(manager).update(fields)
-        manager.queue._jobs[:] = self.order
-        for job, saved in self.jobs:
-            _put_back(job, saved)
-        if self.run is not None:
-            _put_back(*self.run)
+        for job, name, old in reversed(self.changes):
+            vars(job)[name] = old
+            vars(job).pop("_json", None)
+        manager.queue.restore(self.order)            # after the jobs: it counts their estimates
+        for saved in (self.current, self.run):
+            if saved is not None:
+                _put_back(*saved)
         manager.history = deque(self.history, maxlen=manager.history.maxlen)
         manager._effects = []
 

@@ -106,7 +106,7 @@ class JobManager:
         self._not_current(job_id, "edited", "abort it first; it returns to the queue, editable")
         job = self.queue.get(job_id)
         job.spec, job.pausable, job.revision = new.spec, new.pausable, job.revision + 1
-        job.estimate, job.estimate_source = new.estimate, new.estimate_source
+        self.queue.set_estimate(job, new.estimate, new.estimate_source)
         return self._done(fx.JobsSaved((job,)),
                           fx.QueueChanged("edit", (job.id,), self.queue.index(job.id)))
 
@@ -120,7 +120,11 @@ class JobManager:
         for estimate in found:
             job = live.get(estimate.job_id)
             if job is not None and job.revision == estimate.revision:
-                job.estimate, job.estimate_source = round(estimate.seconds, 3), estimate.source
+                seconds = round(estimate.seconds, 3)
+                if job is self.current:
+                    job.estimate, job.estimate_source = seconds, estimate.source
+                else:
+                    self.queue.set_estimate(job, seconds, estimate.source)
                 changed.append(job)
         if not changed:
             return []

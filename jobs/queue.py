@@ -9,7 +9,25 @@ from .errors import RequestRefused, shown
 from .spec import JobSpec
 
 
-@dataclass
+class Journal:
+    """Old values of job fields set while a checkpoint is open (jobs/checkpoint.py), so
+    undoing a request costs what the request changed, not a copy of a 10,000-job queue."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple["Job", str, Any]] | None = None
+
+    def open(self) -> list[tuple["Job", str, Any]]:
+        self.entries = []
+        return self.entries
+
+    def close(self) -> None:
+        self.entries = None
+
+
+JOURNAL = Journal()
+
+
+@dataclass(eq=False)        # a job is itself: the queue finds it by identity, at C speed
 class Job:
     """A job with its id: what sits in the queue and what runs."""
 
@@ -42,8 +60,44 @@ class Job:
         return text
 
     def __setattr__(self, name: str, value: Any) -> None:
-        self.__dict__.pop("_json", None)        # a 10,000-job queue re-joins, never re-encodes
-        super().__setattr__(name, value)
+        state = self.__dict__
+        state.pop("_json", None)        # a 10,000-job queue re-joins, never re-encodes
+        if JOURNAL.entries is not None and name in state:
+            JOURNAL.entries.append((self, name, state[name]))
+        object.__setattr__(self, name, value)
+
+
+@dataclass(frozen=True)
+class Totals:
+    known: float                 # seconds of the queued jobs that have an estimate
+    unknown: int                 # how many have none
+    batches: dict[int, int]      # batch id -> how many of its jobs are still queued
+
+
+class _Counts:
+    """Running sums over the queued jobs; seconds as whole microseconds, so adding and
+    taking away never drifts."""
+
+    def __init__(self) -> None:
+        self.micro, self.unknown = 0, 0
+        self.batches: dict[int, int] = {}
+
+    def add(self, jobs: Iterable[Job], sign: int = 1) -> None:
+        for job in jobs:
+            if job.estimate is None:
+                self.unknown += sign
+            else:
+                self.micro += sign * round(job.estimate * 1e6)
+            batch = job.extra.get("batch")
+            if batch is not None:
+                left = self.batches.get(batch["id"], 0) + sign
+                if left:
+                    self.batches[batch["id"]] = left
+                else:
+                    del self.batches[batch["id"]]
+
+    def remove(self, jobs: Iterable[Job]) -> None:
+        self.add(jobs, -1)
 
 
 Position = int | str | None
@@ -71,6 +125,9 @@ class JobQueue:
 
     def __init__(self, jobs: Iterable[Job] = ()):
         self._jobs: list[Job] = list(jobs)
+        self._by_id: dict[int, Job] = {job.id: job for job in self._jobs}
+        self._counts = _Counts()
+        self._counts.add(self._jobs)
 
     def __len__(self) -> int:
         return len(self._jobs)
@@ -79,21 +136,28 @@ class JobQueue:
         return iter(self._jobs)
 
     def __contains__(self, job_id: int) -> bool:
-        return any(j.id == job_id for j in self._jobs)
+        return job_id in self._by_id
 
     def ids(self) -> list[int]:
         return [j.id for j in self._jobs]
 
-    def get(self, job_id: int) -> Job:
-        return self._jobs[self.index(job_id)]
-
-    def index(self, job_id: Any) -> int:
+    def get(self, job_id: Any) -> Job:
         if not isinstance(job_id, int) or isinstance(job_id, bool):
             raise RequestRefused(f"a job id is a whole number, not {shown(job_id)}")
-        for i, job in enumerate(self._jobs):
-            if job.id == job_id:
-                return i
-        raise RequestRefused(f"no queued job has id {job_id}")
+        try:
+            return self._by_id[job_id]
+        except KeyError:
+            raise RequestRefused(f"no queued job has id {job_id}") from None
+
+    def index(self, job_id: Any) -> int:
+        return self._jobs.index(self.get(job_id))       # by identity: a scan at C speed
+
+    def restore(self, jobs: list[Job]) -> None:
+        """Put back an order saved before (a checkpoint's)."""
+        self._jobs[:] = jobs
+        self._by_id = {job.id: job for job in jobs}
+        self._counts = _Counts()
+        self._counts.add(jobs)
 
     def insert_index(self, where: Where | Position = None) -> int:
         """Where new jobs go: see ``Where``; -1 is after the last job, -2 before it."""
@@ -128,21 +192,36 @@ class JobQueue:
     def add(self, jobs: list[Job], where: Where | Position = None) -> None:
         i = self.insert_index(where)
         self._jobs[i:i] = jobs
+        self._by_id.update((job.id, job) for job in jobs)
+        self._counts.add(jobs)
 
     def pop_next(self) -> Job | None:
-        return self._jobs.pop(0) if self._jobs else None
+        if not self._jobs:
+            return None
+        job = self._jobs.pop(0)
+        del self._by_id[job.id]
+        self._counts.remove([job])
+        return job
 
     def take(self, job_id: int) -> Job:
-        return self._jobs.pop(self.index(job_id))
+        job = self._jobs.pop(self.index(job_id))
+        del self._by_id[job.id]
+        self._counts.remove([job])
+        return job
 
     def remove(self, job_ids: list[int]) -> list[Job]:
         if len(set(job_ids)) != len(job_ids):
             raise RequestRefused("the same id is listed twice")
         for job_id in job_ids:          # refuse before changing anything
-            self.index(job_id)
+            self.get(job_id)
+        if len(job_ids) == 1:                   # the common case: one C-speed scan
+            return [self.take(job_ids[0])]
         gone = set(job_ids)
         removed = [j for j in self._jobs if j.id in gone]
         self._jobs = [j for j in self._jobs if j.id not in gone]
+        for job in removed:
+            del self._by_id[job.id]
+        self._counts.remove(removed)
         return removed
 
     def move(self, job_id: int, where: Where) -> None:
@@ -170,6 +249,19 @@ class JobQueue:
         job.spec = spec
         return job
 
+    def set_estimate(self, job: Job, seconds: float | None, source: str) -> None:
+        """Set a queued job's estimate, keeping the queue's totals."""
+        self._counts.remove([job])
+        job.estimate, job.estimate_source = seconds, source
+        self._counts.add([job])
+
+    def totals(self) -> Totals:
+        """Estimate totals and batch counts of the queued jobs, kept as jobs come and go
+        (a move or a removal in a 10,000-job queue is not a sum over it)."""
+        counts = self._counts
+        return Totals(round(counts.micro / 1e6, 1), counts.unknown, dict(counts.batches))
+
     def clear(self) -> list[Job]:
-        removed, self._jobs = self._jobs, []
+        removed, self._jobs, self._by_id = self._jobs, [], {}
+        self._counts = _Counts()
         return removed

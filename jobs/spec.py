@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from .errors import RequestRefused, shown
@@ -38,8 +39,9 @@ class JobSpec:
     kind: str
     body: dict[str, Any] = field(hash=False)
 
-    @property
+    @cached_property
     def name(self) -> str:
+        """Worked out once: the row windows, tables and JSON read it for every queued job."""
         return self.body.get("name") or default_name(self.kind, self.body)
 
 
