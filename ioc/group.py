@@ -4,16 +4,21 @@ A put on a control PV calls its service action. A refusal fails the put (the
 client gets the message back: caproto's client raises ErrorResponseReceived,
 ``caput -c`` exits non-zero) and is written to ``P:ERROR``.
 
-Large PVs (``lazy`` in the table: the queue, its ids and the history) are not
-rebuilt inside the put that changed them: they are marked stale, rebuilt by a
-read that finds them stale (so a caget right after a put is always current),
-and otherwise rebuilt for their monitors as soon as the put has completed.
+Large PVs (``lazy`` in the table: the queue, its ids, the history and their
+HEX twins) are built only for someone. A change marks them stale; a read or a
+new subscription that finds one stale builds it first (so a caget or a new
+monitor right after a put is always current); one with monitors is rebuilt for
+them as soon as the put has completed; one nobody watches is left stale. Their
+PV Access mirrors (and the NTTables) follow at most MIRROR_PERIOD later, off the
+put path: pvapy does not say who is connected, so they are never skipped, only
+coalesced.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 import math
+import time
 from typing import Any
 
 import numpy as np
@@ -36,7 +41,25 @@ DTYPES = {"json": ChannelType.CHAR, "text": ChannelType.CHAR, "long": ChannelTyp
 BACKLOG_WARN_ELEMENTS = 15_000_000  # caproto warns when max_length * backlog reaches this
 MAX_BACKLOG = 1000                  # caproto's default backlog per subscription
 FLUSH_AFTER = 0.001     # s: caproto answers a put over several loop turns; flush after them
+MIRROR_PERIOD = 0.2     # s: large PVs' PVA mirrors are updated at most this often
 NOT_KEPT = {"AUTH:LOGIN"}   # a put's value is not kept as the PV's value (it is a token)
+
+
+class CurrentForNewMonitors:
+    """A new subscription to a large PV left stale (nobody watched it) gets it built
+    first: caproto sends a new monitor the cached value without calling the getter."""
+
+    async def subscribe(self, queue, sub_spec, sub):
+        if self.getter is not None:              # type: ignore[attr-defined]
+            await self.getter(self)              # type: ignore[attr-defined]
+        await super().subscribe(queue, sub_spec, sub)   # type: ignore[misc]
+
+
+def watched(channel: Any) -> bool:
+    """Whether any client monitors this channel now (caproto 1.3 keeps, per client queue,
+    the subscriptions by sync and data type; an ended one leaves an empty set)."""
+    return any(specs for syncs in channel._queues.values() for types in syncs.values()
+               for specs in types.values())
 
 
 class JsonText(refusals.RefusedInWords, PvpropertyCharRO):
@@ -55,6 +78,11 @@ class JsonText(refusals.RefusedInWords, PvpropertyCharRO):
         return np.frombuffer(data or b"\0", dtype=np.uint8)
 
 
+LazyJsonText = type("LazyJsonText", (CurrentForNewMonitors, JsonText), {})
+LazyLongs = type("LazyLongs", (CurrentForNewMonitors,
+                               refusals.TYPE_MAP_READ_ONLY[ChannelType.LONG]), {})
+
+
 def attr_name(pv: PV) -> str:
     return pv.name.lower().replace(":", "_")
 
@@ -71,9 +99,11 @@ def property_for(pv: PV) -> pvproperty:
     if pv.kind in ("json", "text"):
         kwargs.update(max_length=pv.size, string_encoding="utf-8")
         if pv.kind == "json" and pv.action is None:
-            kwargs["dtype"] = JsonText
+            kwargs["dtype"] = LazyJsonText if pv.lazy else JsonText
     elif pv.kind == "longs":
         kwargs["max_length"] = pv.size
+        if pv.lazy:
+            kwargs["dtype"] = LazyLongs
     elif pv.kind == "enum":
         kwargs["enum_strings"] = list(pv.enum)
     if pv.units:
@@ -118,41 +148,93 @@ class _Base(PVGroup):
         self.service = service
         self.mirrors: list[Any] = []          # other faces fed the same values (PVA)
         self._published: dict[str, Any] = {}
-        self._stale: dict[str, PV] = {}
+        self._alarms: dict[str, tuple[int, int]] = {}    # (severity, status) last written
+        # large PVs changed since last built, and whose PVA mirror is behind: (PV, when)
+        self._stale: dict[str, tuple[PV, float]] = {}
+        self._mirror_stale: dict[str, tuple[PV, float]] = {}
         self._flushing: asyncio.Task | None = None
+        self._mirroring: asyncio.Task | None = None
         for pv in PVS:
             ca_access.guard(getattr(self, attr_name(pv)), need_of(pv.name, pv.action is not None),
                             service.gate.rights)
 
     async def publish(self, topics: set[Topic]) -> None:
+        now = time.time()                        # what a large PV shows is as of this change
         for pv in PVS:
             if topics.isdisjoint(pv.topics):
                 continue
             if pv.lazy:
-                self._stale[pv.name] = pv
+                self._stale[pv.name] = self._mirror_stale[pv.name] = (pv, now)
             else:
                 await self._write(pv, pv.value(self.service.status))
+        loop = asyncio.get_running_loop()
         if self._stale and self._flushing is None:
-            self._flushing = asyncio.get_running_loop().create_task(self._flush())
+            self._flushing = loop.create_task(self._flush())
+        if not self.mirrors:
+            self._mirror_stale.clear()
+        elif self._mirror_stale and self._mirroring is None:
+            self._mirroring = loop.create_task(self._flush_mirrors())
 
     async def refresh(self, pv: PV) -> None:
-        """Rebuild a lazy PV now if it is stale (a client is reading it)."""
-        if self._stale.pop(pv.name, None) is not None:
-            await self._write(pv, pv.value(self.service.status))
+        """Rebuild a lazy PV now if it is stale (a client is reading or subscribing)."""
+        stale = self._stale.pop(pv.name, None)
+        if stale is not None:
+            await self._write(pv, pv.value(self.service.status), mirror=False, when=stale[1])
 
     async def _flush(self) -> None:
+        """Rebuild the stale large PVs that have monitors; leave the others stale."""
         try:
             await asyncio.sleep(FLUSH_AFTER)    # let the put that made them stale complete first
-            while self._stale:
-                name, pv = next(iter(self._stale.items()))
-                del self._stale[name]
-                await self._write(pv, pv.value(self.service.status))
+            while True:
+                pv, when = next((stale for stale in self._stale.values()
+                                 if watched(getattr(self, attr_name(stale[0])))), (None, 0.0))
+                if pv is None:
+                    return
+                del self._stale[pv.name]
+                await self._write(pv, pv.value(self.service.status), mirror=False, when=when)
         finally:
             self._flushing = None
 
-    async def _write(self, pv: PV, value: Any) -> None:
+    async def _flush_mirrors(self) -> None:
+        """Bring the large PVs' PVA mirrors up to date, at most every MIRROR_PERIOD."""
+        try:
+            await asyncio.sleep(MIRROR_PERIOD)
+            stale, self._mirror_stale = self._mirror_stale, {}
+            for pv, when in stale.values():
+                value, alarm = self._shown(pv, pv.value(self.service.status))
+                for mirror in self.mirrors:
+                    mirror.update(pv, value, when, alarm)
+        finally:
+            self._mirroring = None
+            if self._mirror_stale:              # changed while we were at it
+                self._mirroring = asyncio.get_running_loop().create_task(
+                    self._flush_mirrors())
+
+    async def _write(self, pv: PV, value: Any, mirror: bool = True,
+                     when: float | None = None) -> None:
         if pv.choices is not None:
             await self._offer(pv, tuple(getattr(self.service.status, pv.choices)))
+        value, alarm = self._shown(pv, value)
+        key = "unknown" if alarm[0] else value          # NaN never equals itself
+        if self._published.get(pv.name, object()) == key:
+            return
+        self._published[pv.name] = key
+        metadata: dict[str, Any] = {} if when is None else {"timestamp": when}
+        if self._alarms.get(pv.name) != alarm:      # caproto publishes an alarm change apart
+            self._alarms[pv.name] = alarm
+            metadata.update({"status": AlarmStatus.UDF, "severity": AlarmSeverity.INVALID_ALARM}
+                            if alarm[0] else {"status": AlarmStatus.NO_ALARM,
+                                              "severity": AlarmSeverity.NO_ALARM})
+        wire = np.asarray(value, dtype=np.int32) if pv.kind == "longs" else value
+        channel = getattr(self, attr_name(pv))
+        await channel.write(wire, verify_value=False, **metadata)
+        if mirror:
+            for face in self.mirrors:        # the same value, time and alarm on every face
+                face.update(pv, value, channel.timestamp, alarm)
+
+    def _shown(self, pv: PV, value: Any) -> tuple[Any, tuple[int, int]]:
+        """The value as the PV holds it (JSON text within the PV's size, ids as a tuple),
+        and its (severity, status): INVALID/UDF for an unknown number (NaN)."""
         if pv.kind == "json" and not isinstance(value, str):
             value = dumps(value)
         if pv.kind in ("json", "text"):
@@ -166,19 +248,8 @@ class _Base(PVGroup):
         elif pv.kind == "longs":
             value = tuple(value)[: pv.size]      # variable length: caget shows these only
         unknown = isinstance(value, float) and math.isnan(value)
-        key = "unknown" if unknown else value           # NaN never equals itself
-        if self._published.get(pv.name, object()) == key:
-            return
-        self._published[pv.name] = key
-        alarm = ({"status": AlarmStatus.UDF, "severity": AlarmSeverity.INVALID_ALARM} if unknown
-                 else {"status": AlarmStatus.NO_ALARM, "severity": AlarmSeverity.NO_ALARM})
-        wire = np.asarray(value, dtype=np.int32) if pv.kind == "longs" else value
-        channel = getattr(self, attr_name(pv))
-        await channel.write(wire, verify_value=False, **alarm)
-        for mirror in self.mirrors:          # the same value, time and alarm on every face
-            mirror.update(pv, value, channel.timestamp,
-                          (int(alarm["severity"]), int(alarm["status"])))
-
+        return value, ((int(AlarmSeverity.INVALID_ALARM), int(AlarmStatus.UDF)) if unknown
+                       else (0, 0))
 
     async def _offer(self, pv: PV, choices: tuple[str, ...]) -> None:
         """Change an enum's strings (before a value that is one of the new ones)."""

@@ -26,23 +26,31 @@ from typing import Any, Callable
 
 from .access import NEEDS, Need
 from .pvs import PVS, PV
+from .rows import submitter
 
 log = logging.getLogger(__name__)
 
-# Columns of the NTTables: (label, type, field of a queue job / history run, empty value)
-QUEUE_COLUMNS = [("id", "INT", "id", 0), ("name", "STRING", "name", ""),
-                 ("kind", "STRING", "kind", ""), ("estimate", "DOUBLE", "estimate", math.nan),
-                 ("estimate_source", "STRING", "estimate_source", ""),
-                 ("by", "STRING", "by", "")]
-HISTORY_COLUMNS = [("id", "INT", "id", 0), ("run", "INT", "run", 0),
-                   ("name", "STRING", "name", ""), ("kind", "STRING", "kind", ""),
-                   ("status", "STRING", "status", ""), ("start", "DOUBLE", "start", math.nan),
-                   ("end", "DOUBLE", "end", math.nan),
-                   ("duration", "DOUBLE", "duration", math.nan),
-                   ("error", "STRING", "error", ""), ("by", "STRING", "by", "")]
+# Columns of the NTTables: (label, type, how to read it from a queued job or a past run,
+# empty value). Read from the jobs and runs themselves, not by parsing the JSON PVs.
+QUEUE_COLUMNS = [("id", "INT", lambda j: j.id, 0), ("name", "STRING", lambda j: j.name, ""),
+                 ("kind", "STRING", lambda j: j.kind, ""),
+                 ("estimate", "DOUBLE", lambda j: j.estimate, math.nan),
+                 ("estimate_source", "STRING", lambda j: j.estimate_source, ""),
+                 ("by", "STRING", submitter, "")]
+HISTORY_COLUMNS = [("id", "INT", lambda r: r.job_id, 0), ("run", "INT", lambda r: r.run_id, 0),
+                   ("name", "STRING", lambda r: r.name, ""),
+                   ("kind", "STRING", lambda r: r.kind, ""),
+                   ("status", "STRING", lambda r: r.status, ""),
+                   ("start", "DOUBLE", lambda r: r.started, math.nan),
+                   ("end", "DOUBLE", lambda r: r.ended, math.nan),
+                   ("duration", "DOUBLE", lambda r: r.duration, math.nan),
+                   ("error", "STRING", lambda r: r.error, ""),
+                   ("by", "STRING", lambda r: r.by, "")]
 READ_ONLY_ACF = "ASG(DEFAULT) {\n    RULE(1, READ)\n}\n"
 READ_ONLY_GROUP = "DEFAULT"
-TABLES = {"QUEUE": ("QUEUE:TABLE", QUEUE_COLUMNS), "HISTORY": ("HISTORY:TABLE", HISTORY_COLUMNS)}
+# source PV -> (table PV, columns, what its rows are: the queued jobs or the runs shown)
+TABLES = {"QUEUE": ("QUEUE:TABLE", QUEUE_COLUMNS, lambda status: status.manager.queue),
+          "HISTORY": ("HISTORY:TABLE", HISTORY_COLUMNS, lambda status: status.manager.history)}
 
 
 class PvaFace:
@@ -59,7 +67,7 @@ class PvaFace:
             if served(pv):
                 record = self.records[pv.name] = self._record(pv)
                 self.server.addRecordWithAs(prefix + pv.name, record, 1, READ_ONLY_GROUP)
-        for source, (name, columns) in TABLES.items():
+        for source, (name, columns, _) in TABLES.items():
             self.records[name] = self._table(columns, f"{source} as a table")
             self.server.addRecordWithAs(prefix + name, self.records[name], 1, READ_ONLY_GROUP)
 
@@ -117,11 +125,11 @@ class PvaFace:
             log.exception("PVA update of %s failed", pv.name)
 
     def _update_table(self, source: str, text: str, timestamp: float) -> None:
-        name, columns = TABLES[source]
-        rows = json.loads(text) if text else []
+        name, columns, rows = TABLES[source]
+        shown = list(rows(self.service.status))
         record = self.records[name]
-        record["value"] = {label: [_cell(row.get(key), empty) for row in rows]
-                           for label, _, key, empty in columns}
+        record["value"] = {label: [_cell(read(row), empty) for row in shown]
+                           for label, _, read, empty in columns}
         _stamp(record, timestamp, (0, 0))
         self.server.update(self.prefix + name, record)
 
@@ -131,8 +139,11 @@ class PvaFace:
 
 
 def served(pv: PV) -> bool:
-    """Status PVs only (QUEUE:MODE too, read-only): no control PV, no secret (TOKEN, USERS)."""
-    return NEEDS.get(pv.name) is not Need.SECRET and (pv.action is None or pv.writable)
+    """Status PVs only (QUEUE:MODE too, read-only): no control PV, no secret (TOKEN, USERS),
+    and no ``:HEX`` twin (compressed text is the IBEX block server's Channel Access habit;
+    a PVA client reads the JSON or the NTTable, and the server saves compressing it)."""
+    return NEEDS.get(pv.name) is not Need.SECRET and (pv.action is None or pv.writable) \
+        and not pv.name.endswith(":HEX")
 
 
 def _read_only(server) -> None:
