@@ -44,17 +44,22 @@ def add_batches(ioc: ScriptServerIOC, repeats: int) -> list[float]:
         context.disconnect()
 
 
-def edits(ioc: ScriptServerIOC, count: int) -> dict[str, list[float]]:
-    ids = [int(i) for i in connect(ioc.pv("QUEUE:ADD:IDS")).get(use_monitor=False, timeout=10)]
-    if len(ids) != SIZE:
-        raise RuntimeError(f"expected {SIZE} ids in QUEUE:ADD:IDS, got {len(ids)}")
-    queue = Watch(ioc.pv("QUEUE"), values=False)
+def edits(ioc: ScriptServerIOC, count: int, size: int, watch_queue: bool,
+          first: int) -> dict[str, list[float]]:
+    """``count`` rounds of move, edit and remove in the middle of the queue, each put timed
+    to completion; then what a GUI sees: QUEUE:CHANGE (the small change PV) for a move,
+    QUEUE:LEN for a remove, and with ``watch_queue`` the whole QUEUE (JSON) for a move."""
+    ids = [int(i) for i in connect(ioc.pv("QUEUE:IDS")).get(use_monitor=False, timeout=30)]
+    if len(ids) != size:
+        raise RuntimeError(f"expected {size} ids in QUEUE:IDS, got {len(ids)}")
+    queue = Watch(ioc.pv("QUEUE"), values=False) if watch_queue else None
+    change = Watch(ioc.pv("QUEUE:CHANGE"), as_string=True)
     length = Watch(ioc.pv("QUEUE:LEN"))
     pvs = {name: connect(ioc.pv(name)) for name in ("QUEUE:MOVE", "QUEUE:EDIT", "QUEUE:REMOVE")}
-    times: dict[str, list[float]] = {k: [] for k in ("move", "edit", "remove", "queue", "len")}
-    middle = ids[SIZE // 2: SIZE // 2 + count]
-    for step in range(count):
-        job_id = middle[step]
+    times: dict[str, list[float]] = {k: [] for k in ("move", "edit", "remove", "queue",
+                                                      "change", "len")}
+    middle = ids[size // 2 + first: size // 2 + first + count]
+    for step, job_id in enumerate(middle):
         for kind, pv, request in (
                 ("move", "QUEUE:MOVE", {"id": job_id, "pos": 0}),
                 ("edit", "QUEUE:EDIT", {"id": job_id, "job": EDITED}),
@@ -62,31 +67,84 @@ def edits(ioc: ScriptServerIOC, count: int) -> dict[str, list[float]]:
             t0 = time.monotonic()
             pvs[pv].put(json.dumps(request), wait=True, timeout=30)
             times[kind].append(time.monotonic() - t0)
-            shown = queue.wait(lambda v: True, after=t0, timeout=30)[0]
             if kind == "move":
-                times["queue"].append(shown - t0)
+                times["change"].append(change.wait(
+                    lambda v: bool(v) and json.loads(v).get("op") == "move"
+                    and json.loads(v).get("ids") == [job_id], after=t0, timeout=30)[0] - t0)
+                if queue is not None:
+                    times["queue"].append(queue.wait(lambda v: True, after=t0, timeout=30)[0]
+                                          - t0)
             if kind == "remove":
-                times["len"].append(length.wait_value(SIZE - step - 1, after=t0, timeout=30) - t0)
+                times["len"].append(length.wait_value(size - step - 1, after=t0, timeout=30)
+                                    - t0)
+    for watch in (queue, change, length):
+        if watch is not None:
+            watch.close()
     return times
 
 
+def reads(ioc: ScriptServerIOC, count: int) -> list[float]:
+    """caget of QUEUE:LEN (a small status PV) while the queue is large: still responsive?"""
+    pv = connect(ioc.pv("QUEUE:LEN"))
+    out = []
+    for _ in range(count):
+        t0 = time.monotonic()
+        pv.get(use_monitor=False, timeout=10)
+        out.append(time.monotonic() - t0)
+    return out
+
+
 def measure(root: Path, quick: bool) -> list[Row]:
-    repeats, count = (2, 5) if quick else (4, 20)
+    repeats, count, big = (2, 5, 50_000) if quick else (4, 20, 100_000)
     ioc = ScriptServerIOC(root).start()
+    empty = ioc.memory_mb("VmRSS")
     added = add_batches(ioc, repeats)
     rss = ioc.memory_mb("VmRSS")
-    times = edits(ioc, count)
+    quiet = edits(ioc, count, SIZE, watch_queue=False, first=0)
+    watched = edits(ioc, count, SIZE - count, watch_queue=True, first=count)
     rss_after, peak = ioc.memory_mb("VmRSS"), ioc.memory_mb("VmHWM")
-    return [
+    per_job = (rss - empty) * 1e6 / SIZE
+    rows = [
         samples(f"add {SIZE:,} jobs as one batch (put with callback)", added).under(1000)
         .note(f"{SIZE:,} command jobs, {len(json.dumps({'jobs': [JOB] * SIZE})) / 1e6:.2f} MB "
               "of JSON; each repeat after QUEUE:CLEAR"),
-        samples(f"move one job in a {SIZE:,}-job queue", times["move"]).under(10),
-        samples(f"edit one job in a {SIZE:,}-job queue", times["edit"]).under(10),
-        samples(f"remove one job from a {SIZE:,}-job queue", times["remove"]).under(10),
-        samples("  QUEUE (JSON) monitor shows a move", times["queue"])
-        .note("from before the put until the monitor update arrives (no target in the issue)"),
-        samples("  QUEUE:LEN monitor shows a remove", times["len"]),
-        single(f"IOC memory (VmRSS) with {SIZE:,} queued", max(rss, rss_after), "MB").under(200),
+        samples(f"move one job in a {SIZE:,}-job queue", quiet["move"]).under(2)
+        .note("put with callback to completion; nobody monitors the large PVs (QUEUE, "
+              "QUEUE:IDS, HISTORY): a GUI follows QUEUE:CHANGE and the row windows"),
+        samples(f"edit one job in a {SIZE:,}-job queue", quiet["edit"]).under(2),
+        samples(f"remove one job from a {SIZE:,}-job queue", quiet["remove"]).under(2),
+        samples("  QUEUE:CHANGE monitor shows a move", quiet["change"])
+        .note("from before the put until the monitor update arrives"),
+        samples("  QUEUE:LEN monitor shows a remove", quiet["len"]),
+        samples("  with a QUEUE monitor open: move", watched["move"])
+        .note("the same, while a client monitors the whole queue as JSON (rebuilt for it "
+              "after each put)"),
+        samples("  with a QUEUE monitor open: QUEUE shows the move", watched["queue"]).under(10),
+        single(f"IOC memory (VmRSS) with {SIZE:,} queued", max(rss, rss_after), "MB",
+               baseline=empty).under(60)
+        .note(f"baseline: the same IOC at start, empty queue ({empty:.0f} MB)"),
+        single("  bytes per queued job", per_job, "B"),
         single("IOC peak memory (VmHWM)", peak, "MB").under(200),
+    ]
+    rows += large_queue(ioc, big, count)
+    return rows
+
+
+def large_queue(ioc: ScriptServerIOC, size: int, count: int) -> list[Row]:
+    """Fill the queue to ``size`` jobs (batches of SIZE) and check it still answers."""
+    clear = connect(ioc.pv("QUEUE:CLEAR"))
+    clear.put(1, wait=True, timeout=60)
+    t0 = time.monotonic()
+    for _ in range(size // SIZE):
+        add_batches(ioc, 1)
+    filled = time.monotonic() - t0
+    rss = ioc.memory_mb("VmRSS")
+    times = edits(ioc, count, size, watch_queue=False, first=0)
+    read = reads(ioc, 200)
+    return [
+        single(f"IOC memory (VmRSS) with {size:,} queued", rss, "MB").under(300)
+        .note(f"{size // SIZE} adds of {SIZE:,} jobs in {filled:.1f} s"),
+        samples(f"  move one job in a {size:,}-job queue", times["move"]).under(2),
+        samples(f"  remove one job from a {size:,}-job queue", times["remove"]).under(2),
+        samples(f"  caget QUEUE:LEN with {size:,} queued", read),
     ]
