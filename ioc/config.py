@@ -35,6 +35,7 @@ class Config:
     history_length: int = 200
     interfaces: list[str] = field(default_factory=lambda: ["127.0.0.1"])
     line_interval: float = 0.1
+    update_rate: float = 10.0
     pva: bool = True
     access: AccessConfig = field(default_factory=AccessConfig)
     rows: int = 10
@@ -57,6 +58,9 @@ KEYS: dict[str, tuple[Any, str, bool]] = {
     "interfaces": (list, "a list of addresses to serve Channel Access on", False),
     "line_interval": ((int, float), "seconds between samples of a job's current line "
                       "(0 turns line reporting off)", False),
+    "update_rate": ((int, float), "updates per second, at most, of each PV a running job "
+                    "changes as fast as it likes (progress, line, message, output, phases; "
+                    "0: every change)", False),
     "pva": (bool, "true or false: also serve the PVs over PV Access (pvapy)", False),
     "access": (dict, "who may read and write: login, session_hours, rules or acf", False),
     "rows": (int, "how many QUEUE:ROW:n and HISTORY:ROW:n rows to serve (1 to 100)", False),
@@ -119,6 +123,7 @@ def load(path: Path | None = None, *, prefix: str | None = None,
         history_length=raw.get("history_length", 200),
         interfaces=list(raw.get("interfaces", ["127.0.0.1"])),
         line_interval=float(raw.get("line_interval", 0.1)),
+        update_rate=float(raw.get("update_rate", 10.0)),
         pva=raw.get("pva", True),
         access=access,
         rows=raw.get("rows", 10),
@@ -150,6 +155,8 @@ def check(raw: dict[str, Any]) -> list[str]:
     for key in ("abort_grace", "line_interval"):
         if isinstance(raw.get(key), (int, float)) and raw[key] < 0:
             mistakes.append(f"{key} must be 0 or more seconds")
+    if isinstance(raw.get("update_rate"), (int, float)) and raw["update_rate"] < 0:
+        mistakes.append("update_rate must be 0 or more updates per second")
     if isinstance(raw.get("rows"), int) and not 1 <= raw["rows"] <= 100:
         mistakes.append(f"rows must be 1 to 100, not {raw['rows']}")
     return mistakes

@@ -12,6 +12,12 @@ them as soon as the put has completed; one nobody watches is left stale. Their
 PV Access mirrors (and the NTTables) follow at most MIRROR_PERIOD later, off the
 put path: pvapy does not say who is connected, so they are never skipped, only
 coalesced.
+
+What a running job changes as fast as it likes (progress, line, message, output,
+phases, and what follows from them) is written at most ``update_rate`` times a
+second per PV: the first change at once, later ones together at the end of the
+period, so the last value always arrives. A change of the job itself, of the
+state or of the queue is written at once.
 """
 from __future__ import annotations
 
@@ -42,6 +48,9 @@ BACKLOG_WARN_ELEMENTS = 15_000_000  # caproto warns when max_length * backlog re
 MAX_BACKLOG = 1000                  # caproto's default backlog per subscription
 FLUSH_AFTER = 0.001     # s: caproto answers a put over several loop turns; flush after them
 MIRROR_PERIOD = 0.2     # s: large PVs' PVA mirrors are updated at most this often
+# What a job reports as often as it likes; a PV changed by these alone is rate-limited.
+FAST = frozenset({Topic.PROGRESS, Topic.LINE, Topic.MESSAGE, Topic.OUTPUT, Topic.PHASES,
+                  Topic.ELAPSED})
 NOT_KEPT = {"AUTH:LOGIN"}   # a put's value is not kept as the PV's value (it is a token)
 
 
@@ -154,6 +163,12 @@ class _Base(PVGroup):
         self._mirror_stale: dict[str, tuple[PV, float]] = {}
         self._flushing: asyncio.Task | None = None
         self._mirroring: asyncio.Task | None = None
+        # fast PVs: when each was last written, which wait for the end of their period
+        rate = service.config.update_rate
+        self._period = 1.0 / rate if rate > 0 else 0.0
+        self._written: dict[str, float] = {}
+        self._held: dict[str, PV] = {}
+        self._releasing: asyncio.Task | None = None
         for pv in PVS:
             ca_access.guard(getattr(self, attr_name(pv)), need_of(pv.name, pv.action is not None),
                             service.gate.rights)
@@ -165,15 +180,40 @@ class _Base(PVGroup):
                 continue
             if pv.lazy:
                 self._stale[pv.name] = self._mirror_stale[pv.name] = (pv, now)
+            elif self._period and topics.intersection(pv.topics) <= FAST \
+                    and self._too_soon(pv):
+                self._held[pv.name] = pv           # written at the end of its period
             else:
+                self._held.pop(pv.name, None)
                 await self._write(pv, pv.value(self.service.status))
         loop = asyncio.get_running_loop()
+        if self._held and self._releasing is None:
+            self._releasing = loop.create_task(self._release())
         if self._stale and self._flushing is None:
             self._flushing = loop.create_task(self._flush())
         if not self.mirrors:
             self._mirror_stale.clear()
         elif self._mirror_stale and self._mirroring is None:
             self._mirroring = loop.create_task(self._flush_mirrors())
+
+    def _too_soon(self, pv: PV) -> bool:
+        """Whether this fast PV was written less than a period ago (or is waiting)."""
+        return pv.name in self._held or \
+            time.monotonic() - self._written.get(pv.name, -math.inf) < self._period
+
+    async def _release(self) -> None:
+        """Write the held fast PVs, each when its period is over, with the value then."""
+        try:
+            while self._held:
+                due = min(self._written.get(name, 0.0) for name in self._held) + self._period
+                await asyncio.sleep(max(0.0, due - time.monotonic()))
+                now = time.monotonic()
+                for name, pv in list(self._held.items()):
+                    if now - self._written.get(name, -math.inf) >= self._period:
+                        del self._held[name]
+                        await self._write(pv, pv.value(self.service.status))
+        finally:
+            self._releasing = None
 
     async def refresh(self, pv: PV) -> None:
         """Rebuild a lazy PV now if it is stale (a client is reading or subscribing)."""
@@ -219,6 +259,7 @@ class _Base(PVGroup):
         if self._published.get(pv.name, object()) == key:
             return
         self._published[pv.name] = key
+        self._written[pv.name] = time.monotonic()
         metadata: dict[str, Any] = {} if when is None else {"timestamp": when}
         if self._alarms.get(pv.name) != alarm:      # caproto publishes an alarm change apart
             self._alarms[pv.name] = alarm

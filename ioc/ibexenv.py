@@ -35,6 +35,7 @@ MACROS: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "ABORT_GRACE": ("abort_grace", float, "seconds a job's cleanup gets on abort"),
     "HISTORY_LENGTH": ("history_length", int, "how many runs P:HISTORY shows"),
     "LINE_INTERVAL": ("line_interval", float, "seconds between current-line samples"),
+    "UPDATE_RATE": ("update_rate", float, "updates per second, at most, of a job's fast PVs"),
     "PVA": ("pva", _flag, "YES or NO: also serve PV Access"),
     "COMMANDS": ("commands", _folders, "command folders, separated by ';'"),
     "SCRIPTS": ("scripts", _folders, "script folders, separated by ';'"),

@@ -153,3 +153,32 @@ def test_comment_tags_report_progress_without_an_import(ioc):
     add(ioc, {"script": script})
     put_checked(ioc.pv("QUEUE:START"), 1)
     wait_for(lambda: get_value(ioc.pv("JOB:PROGRESS")) == 50.0)
+
+
+def test_a_job_reporting_flat_out_is_shown_at_the_update_rate_ending_on_its_last_value(
+        make_ioc):
+    """update_rate: 4 -> JOB:PROGRESS changes at most 4 times a second however often the
+    job reports, and the last report (100 %) always arrives."""
+    import time
+    ioc = make_ioc(extra_config="update_rate: 4\n").start()
+    seen = []
+    pv = epics.PV(ioc.pv("JOB:PROGRESS"), auto_monitor=True,
+                  callback=lambda value=None, **kw: seen.append((time.monotonic(), value)))
+    wait_for(lambda: pv.connected and seen, what="monitor on JOB:PROGRESS")
+    script = textwrap.dedent("""\
+        import time
+        from scriptserver.jobs.api import progress
+        for i in range(1, 301):
+            time.sleep(0.005)
+            progress(i, 300)
+        """)
+    (job_id,) = add(ioc, {"script": script})
+    put_checked(ioc.pv("QUEUE:START"), 1)
+    wait_for(lambda: run_status(ioc, job_id) == "finished", timeout=30)
+    wait_for(lambda: any(v == 100.0 for _, v in seen), what="the last report, 100 %")
+    shown = [(t, v) for t, v in seen if v]
+    span = shown[-1][0] - shown[0][0]
+    # at most one update per quarter second (a little slack for delivery), never all 300
+    assert len(shown) <= 2 + span * 4 * 1.5, (len(shown), span, shown)
+    assert [v for _, v in shown] == sorted(v for _, v in shown)
+    pv.disconnect()
