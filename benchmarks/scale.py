@@ -95,7 +95,7 @@ def reads(ioc: ScriptServerIOC, count: int) -> list[float]:
 
 
 def measure(root: Path, quick: bool) -> list[Row]:
-    repeats, count, big = (2, 5, 50_000) if quick else (4, 20, 100_000)
+    repeats, count, big = (2, 5, 100_000) if quick else (4, 20, 100_000)
     ioc = ScriptServerIOC(root).start()
     empty = ioc.memory_mb("VmRSS")
     added = add_batches(ioc, repeats)

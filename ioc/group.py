@@ -47,7 +47,8 @@ DTYPES = {"json": ChannelType.CHAR, "text": ChannelType.CHAR, "long": ChannelTyp
 BACKLOG_WARN_ELEMENTS = 15_000_000  # caproto warns when max_length * backlog reaches this
 MAX_BACKLOG = 1000                  # caproto's default backlog per subscription
 FLUSH_AFTER = 0.001     # s: caproto answers a put over several loop turns; flush after them
-MIRROR_PERIOD = 0.2     # s: large PVs' PVA mirrors are updated at most this often
+MIRROR_PERIOD = 0.2     # s: large PVs' PVA mirrors are updated at most this often,
+MIRROR_SHARE = 0.1      # and spend at most this share of the event loop's time
 # What a job reports as often as it likes; a PV changed by these alone is rate-limited.
 FAST = frozenset({Topic.PROGRESS, Topic.LINE, Topic.MESSAGE, Topic.OUTPUT, Topic.PHASES,
                   Topic.ELAPSED})
@@ -163,6 +164,7 @@ class _Base(PVGroup):
         self._mirror_stale: dict[str, tuple[PV, float]] = {}
         self._flushing: asyncio.Task | None = None
         self._mirroring: asyncio.Task | None = None
+        self._mirror_cost = 0.0                 # s the last update of those mirrors took
         # fast PVs: when each was last written, which wait for the end of their period
         rate = service.config.update_rate
         self._period = 1.0 / rate if rate > 0 else 0.0
@@ -236,14 +238,18 @@ class _Base(PVGroup):
             self._flushing = None
 
     async def _flush_mirrors(self) -> None:
-        """Bring the large PVs' PVA mirrors up to date, at most every MIRROR_PERIOD."""
+        """Bring the large PVs' PVA mirrors up to date, at most every MIRROR_PERIOD, and
+        less often when that costs more than MIRROR_SHARE of the time (a 100,000-job
+        queue's table): puts are not kept waiting behind them."""
         try:
-            await asyncio.sleep(MIRROR_PERIOD)
+            await asyncio.sleep(max(MIRROR_PERIOD, self._mirror_cost / MIRROR_SHARE))
+            started = time.monotonic()
             stale, self._mirror_stale = self._mirror_stale, {}
             for pv, when in stale.values():
                 value, alarm = self._shown(pv, pv.value(self.service.status))
                 for mirror in self.mirrors:
                     mirror.update(pv, value, when, alarm)
+            self._mirror_cost = time.monotonic() - started
         finally:
             self._mirroring = None
             if self._mirror_stale:              # changed while we were at it

@@ -10,7 +10,7 @@ from __future__ import annotations
 import binascii
 import json
 import zlib
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 from ibex_non_ca_helpers.compress_hex import dehex_and_decompress
 
@@ -28,23 +28,29 @@ def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), default=str)
 
 
-def fitted(parts: Iterable[str], limit: int, more: str) -> str:
+def fitted(parts: Iterable[str], limit: int, more: str, total: int | None = None) -> str:
     """A JSON list of the ``parts`` (each an ASCII JSON text) in at most ``limit`` bytes.
     When they do not all fit, the first ones that do are followed by a last element
     ``{"truncated": {"shown": n, "total": m, "more": "where to read the rest"}}``,
-    so the value is always valid JSON, never cut mid-way."""
+    so the value is always valid JSON, never cut mid-way. Given the ``total`` number
+    of parts, the ones past the limit are never made (a 100,000-job queue fills the PV
+    with about a third of its jobs; the rest need no JSON of their own)."""
     kept: list[str] = []
-    size, total, full = 2, 0, False
+    size, count, full = 2, 0, False
     room = limit - MARKER_ROOM
     for part in parts:
-        total += 1
+        count += 1
         if not full and size + len(part) + 1 <= room:
             kept.append(part)
             size += len(part) + 1
-        else:
-            full = True
+            continue
+        full = True
+        if total is not None:
+            break
     if full:
-        kept.append(dumps({"truncated": {"shown": len(kept), "total": total, "more": more}}))
+        shown = len(kept)
+        total = total if total is not None else count
+        kept.append(dumps({"truncated": {"shown": shown, "total": total, "more": more}}))
     return "[" + ",".join(kept) + "]"
 
 
@@ -91,9 +97,10 @@ class Serialized:
             return out
         return self._cached(topic + ":hex", make, topic)
 
-    def queue(self, jobs: Iterable[Job]) -> Build:
+    def queue(self, jobs: Sequence[Job]) -> Build:
         """How to build the queue's JSON (each job keeps its own piece until it changes)."""
-        return lambda limit: fitted((j.as_json() for j in jobs), limit, QUEUE_MORE)
+        return lambda limit: fitted((j.as_json() for j in jobs), limit, QUEUE_MORE,
+                                    total=len(jobs))
 
     def history(self, runs: Iterable[Run]) -> Build:
         """How to build the history's JSON (each stored run's piece is kept)."""

@@ -23,6 +23,18 @@ def test_a_list_too_large_for_its_pv_shows_its_head_and_a_marker_and_stays_json(
     assert json.loads(fitted(parts[:3], 10_000, "")) == [json.loads(p) for p in parts[:3]]
 
 
+def test_given_the_total_the_parts_past_the_limit_are_never_made():
+    made = []
+
+    def parts():
+        for i in range(1000):
+            made.append(i)
+            yield json.dumps({"id": i, "pad": "x" * 100})
+    data = json.loads(fitted(parts(), 10_000, "QUEUE:GET", total=1000))
+    assert data[-1]["truncated"]["total"] == 1000
+    assert len(made) == data[-1]["truncated"]["shown"] + 1       # one more, found too big
+
+
 def test_the_hex_form_fits_even_when_the_text_does_not_compress():
     jobs = [Job(i, parse_job({"script": os.urandom(600).hex()})) for i in range(1, 200)]
     serialized = Serialized()
