@@ -83,6 +83,22 @@ def edits(ioc: ScriptServerIOC, count: int, size: int, watch_queue: bool,
     return times
 
 
+def estimation(ioc: ScriptServerIOC, repeats: int) -> list[float]:
+    """From a 10,000-job add until every job has its command's estimate: QUEUE:ETA:UNKNOWN
+    shows the jobs first (history knows none of them), then 0."""
+    clear = connect(ioc.pv("QUEUE:CLEAR"))
+    unknown = Watch(ioc.pv("QUEUE:ETA:UNKNOWN"))
+    out = []
+    for _ in range(repeats):
+        clear.put(1, wait=True, timeout=60)
+        t0 = time.monotonic()
+        add_batches(ioc, 1)
+        shown, _ = unknown.wait(lambda v: v == SIZE, after=t0, timeout=60)
+        out.append(unknown.wait_value(0, after=shown, timeout=60) - t0)
+    unknown.close()
+    return out
+
+
 def reads(ioc: ScriptServerIOC, count: int) -> list[float]:
     """caget of QUEUE:LEN (a small status PV) while the queue is large: still responsive?"""
     pv = connect(ioc.pv("QUEUE:LEN"))
@@ -100,6 +116,7 @@ def measure(root: Path, quick: bool) -> list[Row]:
     empty = ioc.memory_mb("VmRSS")
     added = add_batches(ioc, repeats)
     rss = ioc.memory_mb("VmRSS")
+    estimated = estimation(ioc, repeats)
     quiet = edits(ioc, count, SIZE, watch_queue=False, first=0)
     watched = edits(ioc, count, SIZE - count, watch_queue=True, first=count)
     rss_after, peak = ioc.memory_mb("VmRSS"), ioc.memory_mb("VmHWM")
@@ -108,6 +125,9 @@ def measure(root: Path, quick: bool) -> list[Row]:
         samples(f"add {SIZE:,} jobs as one batch (put with callback)", added).under(1000)
         .note(f"{SIZE:,} command jobs, {len(json.dumps({'jobs': [JOB] * SIZE})) / 1e6:.2f} MB "
               "of JSON; each repeat after QUEUE:CLEAR"),
+        samples(f"  every job's estimate from its command", estimated).under(1000)
+        .note("from before the add until QUEUE:ETA:UNKNOWN is 0 (the commands' estimate "
+              "functions, looked up once per batch)"),
         samples(f"move one job in a {SIZE:,}-job queue", quiet["move"]).under(2)
         .note("put with callback to completion; nobody monitors the large PVs (QUEUE, "
               "QUEUE:IDS, HISTORY): a GUI follows QUEUE:CHANGE and the row windows"),

@@ -164,7 +164,7 @@ class Store:
         if row is None:
             return None
         kind, spec, details = row
-        return Job(job_id, JobSpec(kind, json.loads(spec)), **json.loads(details))
+        return Job.from_record(job_id, JobSpec(kind, json.loads(spec)), json.loads(details))
 
     # -- saving ----------------------------------------------------------------
 

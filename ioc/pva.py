@@ -17,7 +17,6 @@ sets to the configured interfaces (default 127.0.0.1) unless the environment doe
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import os

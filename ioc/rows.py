@@ -50,7 +50,7 @@ def _clock(stamp: float | None) -> str:
 
 def submitter(job: Any) -> str:
     """Who queued the job (empty when the server does not know)."""
-    return str(job.extra.get("by", "")) if isinstance(job.extra, dict) else ""
+    return job.by
 
 
 QUEUE_FIELDS = (

@@ -322,9 +322,9 @@ class ScriptServer:
         if job is not None and run is not None and run.status == "failed":
             await self.report_error(f"job {job.id} ({job.name}) failed: {run.error}")
         if self.manager.current is None:
-            self.status.live = LiveJob()
-            await self.publish({Topic.PROGRESS, Topic.LINE, Topic.MESSAGE, Topic.OUTPUT,
-                                Topic.PHASES})
+            self.status.live = LiveJob()      # JOB: the job is gone, shown at once (not held
+            await self.publish({Topic.JOB, Topic.PROGRESS, Topic.LINE, Topic.MESSAGE,
+                                Topic.OUTPUT, Topic.PHASES})   # back like fast reports)
 
     async def _runner_error(self, data: dict[str, Any]) -> None:
         await self.report_error(str(data.get("error", "the job runner reported a problem")))

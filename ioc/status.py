@@ -354,9 +354,9 @@ class StatusView:
 
     def _batch(self) -> dict[str, Any] | None:
         job = self.manager.current
-        if job is None or "batch" not in job.extra:
+        if job is None or job.batch is None:
             return None
         info = job.extra["batch"]
-        queued = self.manager.queue.totals().batches.get(info["id"], 0)
+        queued = self.manager.queue.totals().batches.get(job.batch.id, 0)
         return {**info, "progress": estimates.batch_progress(info["size"], queued, True,
                                                              self.live.progress)}

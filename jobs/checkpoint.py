@@ -23,7 +23,7 @@ from collections import deque
 from typing import Any
 
 from .manager import JobManager
-from .queue import JOURNAL
+from .queue import JOURNAL, fields_of
 
 
 class Checkpoint:
@@ -33,7 +33,7 @@ class Checkpoint:
         self.manager = manager
         self.fields = dict(vars(manager))
         self.order = list(manager.queue)                       # the queue's jobs, in order
-        self.current = (manager.current, dict(vars(manager.current))) \
+        self.current = (manager.current, fields_of(manager.current)) \
             if manager.current is not None else None
         self.run = (manager.run, dict(vars(manager.run))) if manager.run is not None else None
         self.history = list(manager.history)
@@ -59,12 +59,15 @@ class Checkpoint:
             fields.pop(name)
         vars(manager).update(fields)
         for job, name, old in reversed(self.changes):
-            vars(job)[name] = old
-            vars(job).pop("_json", None)
+            object.__setattr__(job, name, old)
+            object.__setattr__(job, "_json", None)
         manager.queue.restore(self.order)            # after the jobs: it counts their estimates
-        for saved in (self.current, self.run):
-            if saved is not None:
-                _put_back(*saved)
+        if self.current is not None:
+            job, saved = self.current
+            for name, value in saved.items():
+                object.__setattr__(job, name, value)
+        if self.run is not None:
+            _put_back(*self.run)
         manager.history = deque(self.history, maxlen=manager.history.maxlen)
         manager._effects = []
 

@@ -15,7 +15,7 @@ from typing import Any, Iterable
 
 from . import effects as fx
 from .errors import RequestRefused, shown
-from .queue import Job, JobQueue, Where, is_index
+from .queue import BatchTag, Job, JobQueue, Where, is_index
 from .spec import JobSpec
 from .states import (ENDED_AS, ENDED_QUEUE_EVENT, QUEUE_MODES, WHEN_EMPTY, Event, QueueEvent,
                      QueueState, State, next_queue_state, next_state)
@@ -73,13 +73,9 @@ class JobManager:
                 f"(limits.queue_length): {len(jobs)} more do not fit; remove or run some first")
         at = self.queue.insert_index(where)             # refuse a bad place before taking ids
         first = self.next_id
-        made = []
-        for i, new in enumerate(jobs):
-            extra: dict[str, Any] = {"by": by} if by else {}
-            if batch is not None:
-                extra["batch"] = {"id": first, "name": batch, "index": i + 1, "size": len(jobs)}
-            made.append(Job(first + i, new.spec, new.estimate, new.estimate_source, new.pausable,
-                            extra))
+        tag = BatchTag(first, batch, len(jobs)) if batch is not None else None
+        made = [Job(first + i, new.spec, new.estimate, new.estimate_source, new.pausable, by,
+                    tag, i + 1 if tag else 0) for i, new in enumerate(jobs)]
         self.next_id = first + len(jobs)
         self.queue.add(made, where)
         ids = tuple(j.id for j in made)
@@ -150,7 +146,7 @@ class JobManager:
         self._not_current(job_id, "skipped", "abort it instead (JOB:ABORT)")
         job = self.queue.take(job_id)
         run = fx.Run(job.id, job.name, job.kind, job.spec.body, "skipped", now, now,
-                     by=job.extra.get("by", ""))
+                     by=job.by)
         self.history.appendleft(run)
         return self._done(fx.QueueChanged("skip", (job.id,)), fx.RunRecorded(run))
 
@@ -296,7 +292,7 @@ class JobManager:
         self.state = next_state(self.state, Event.LAUNCH)
         self.current = job
         self.run = fx.Run(job.id, job.name, job.kind, job.spec.body, "running", now,
-                          by=job.extra.get("by", ""))
+                          by=job.by)
         self._resumes_sent = 0
         self._emit(fx.QueueChanged("start", (job.id,)), fx.StateChanged(),
                    fx.RunRecorded(self.run), fx.Launch(job, self.run))

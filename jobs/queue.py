@@ -27,7 +27,20 @@ class Journal:
 JOURNAL = Journal()
 
 
-@dataclass(eq=False)        # a job is itself: the queue finds it by identity, at C speed
+@dataclass(frozen=True)
+class BatchTag:
+    """What the jobs of one batch share (one object for all of them)."""
+    id: int                    # the id of its first job
+    name: str
+    size: int
+
+
+MISSING = object()
+
+
+# A job is itself: the queue finds it by identity, at C speed (eq=False). Slots: a queued
+# job is kept in memory, 100,000 of them in a long queue.
+@dataclass(eq=False, slots=True)
 class Job:
     """A job with its id: what sits in the queue and what runs."""
 
@@ -36,8 +49,28 @@ class Job:
     estimate: float | None = None          # seconds, when known
     estimate_source: str = "unknown"
     pausable: bool = True                  # False for a black-box script (no pause points)
-    extra: dict[str, Any] = field(default_factory=dict)   # e.g. batch membership
+    by: str = ""                           # who queued it: user@host, when known
+    batch: BatchTag | None = None          # the batch it belongs to, and where in it (1..size)
+    batch_index: int = 0
     revision: int = 0                      # +1 at every edit: an estimate of an older one is stale
+    _json: str | None = field(default=None, repr=False)   # describe() as JSON, until a change
+
+    @classmethod
+    def from_record(cls, job_id: int, spec: JobSpec, details: dict[str, Any],
+                    batches: dict[int, BatchTag] | None = None) -> "Job":
+        """A job as the store keeps it: its fields, with ``extra`` as describe() shows it.
+        ``batches`` shares one tag among the jobs of a batch loaded together."""
+        extra = details.get("extra") or {}
+        tag, index = None, 0
+        if isinstance(extra.get("batch"), dict):
+            info = extra["batch"]
+            tag = BatchTag(info["id"], info["name"], info["size"])
+            if batches is not None:
+                tag = batches.setdefault(tag.id, tag)
+            index = info["index"]
+        return cls(job_id, spec, details.get("estimate"),
+                   details.get("estimate_source", "unknown"), details.get("pausable", True),
+                   str(extra.get("by", "")), tag, index, details.get("revision", 0))
 
     @property
     def kind(self) -> str:
@@ -47,6 +80,15 @@ class Job:
     def name(self) -> str:
         return self.spec.name
 
+    @property
+    def extra(self) -> dict[str, Any]:
+        """Who queued it and its batch, as describe() and the store show them."""
+        shown: dict[str, Any] = {"by": self.by} if self.by else {}
+        if self.batch is not None:
+            shown["batch"] = {"id": self.batch.id, "name": self.batch.name,
+                              "index": self.batch_index, "size": self.batch.size}
+        return shown
+
     def describe(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind, "name": self.name,
                 "estimate": self.estimate, "estimate_source": self.estimate_source,
@@ -54,17 +96,26 @@ class Job:
 
     def as_json(self) -> str:
         """describe() as compact JSON, kept until a field of the job is set again."""
-        text = self.__dict__.get("_json")
+        text = self._json
         if text is None:
-            text = self.__dict__["_json"] = json.dumps(self.describe(), separators=(",", ":"))
+            text = json.dumps(self.describe(), separators=(",", ":"))
+            object.__setattr__(self, "_json", text)
         return text
 
     def __setattr__(self, name: str, value: Any) -> None:
-        state = self.__dict__
-        state.pop("_json", None)        # a 10,000-job queue re-joins, never re-encodes
-        if JOURNAL.entries is not None and name in state:
-            JOURNAL.entries.append((self, name, state[name]))
+        if JOURNAL.entries is not None and name != "_json":
+            old = getattr(self, name, MISSING)        # MISSING: still being made
+            if old is not MISSING:
+                JOURNAL.entries.append((self, name, old))
         object.__setattr__(self, name, value)
+        if name != "_json":
+            object.__setattr__(self, "_json", None)   # a 10,000-job queue re-joins, never
+            #                                           re-encodes
+
+
+def fields_of(job: Job) -> dict[str, Any]:
+    """Every field of a job (for a checkpoint)."""
+    return {name: getattr(job, name) for name in Job.__slots__}
 
 
 @dataclass(frozen=True)
@@ -88,13 +139,12 @@ class _Counts:
                 self.unknown += sign
             else:
                 self.micro += sign * round(job.estimate * 1e6)
-            batch = job.extra.get("batch")
-            if batch is not None:
-                left = self.batches.get(batch["id"], 0) + sign
+            if job.batch is not None:
+                left = self.batches.get(job.batch.id, 0) + sign
                 if left:
-                    self.batches[batch["id"]] = left
+                    self.batches[job.batch.id] = left
                 else:
-                    del self.batches[batch["id"]]
+                    del self.batches[job.batch.id]
 
     def remove(self, jobs: Iterable[Job]) -> None:
         self.add(jobs, -1)

@@ -18,8 +18,8 @@ def fresh(queue: JobQueue):
     jobs = list(queue)
     batches = {}
     for job in jobs:
-        if "batch" in job.extra:
-            batches[job.extra["batch"]["id"]] = batches.get(job.extra["batch"]["id"], 0) + 1
+        if job.batch is not None:
+            batches[job.batch.id] = batches.get(job.batch.id, 0) + 1
     return (round(sum(j.estimate for j in jobs if j.estimate is not None), 1),
             sum(j.estimate is None for j in jobs), batches)
 
