@@ -125,7 +125,7 @@ def measure(root: Path, quick: bool) -> list[Row]:
         samples(f"add {SIZE:,} jobs as one batch (put with callback)", added).under(1000)
         .note(f"{SIZE:,} command jobs, {len(json.dumps({'jobs': [JOB] * SIZE})) / 1e6:.2f} MB "
               "of JSON; each repeat after QUEUE:CLEAR"),
-        samples(f"  every job's estimate from its command", estimated).under(1000)
+        samples("  every job's estimate from its command", estimated).under(1000)
         .note("from before the add until QUEUE:ETA:UNKNOWN is 0 (the commands' estimate "
               "functions, looked up once per batch)"),
         samples(f"move one job in a {SIZE:,}-job queue", quiet["move"]).under(2)
