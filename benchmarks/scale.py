@@ -92,9 +92,9 @@ def estimation(ioc: ScriptServerIOC, repeats: int) -> list[float]:
     for _ in range(repeats):
         clear.put(1, wait=True, timeout=60)
         t0 = time.monotonic()
-        add_batches(ioc, 1)
+        added = t0 + add_batches(ioc, 1)[0]       # the put has completed: queued, stored
         shown, _ = unknown.wait(lambda v: v == SIZE, after=t0, timeout=60)
-        out.append(unknown.wait_value(0, after=shown, timeout=60) - t0)
+        out.append(unknown.wait_value(0, after=shown, timeout=60) - added)
     unknown.close()
     return out
 
@@ -126,8 +126,8 @@ def measure(root: Path, quick: bool) -> list[Row]:
         .note(f"{SIZE:,} command jobs, {len(json.dumps({'jobs': [JOB] * SIZE})) / 1e6:.2f} MB "
               "of JSON; each repeat after QUEUE:CLEAR"),
         samples("  every job's estimate from its command", estimated).under(1000)
-        .note("from before the add until QUEUE:ETA:UNKNOWN is 0 (the commands' estimate "
-              "functions, looked up once per batch)"),
+        .note("from the add's completion until QUEUE:ETA:UNKNOWN is 0: the commands' "
+              "estimate functions (looked up once per batch) in a process of their own"),
         samples(f"move one job in a {SIZE:,}-job queue", quiet["move"]).under(2)
         .note("put with callback to completion; nobody monitors the large PVs (QUEUE, "
               "QUEUE:IDS, HISTORY): a GUI follows QUEUE:CHANGE and the row windows"),
