@@ -285,10 +285,10 @@ class _Base(PVGroup):
         if pv.kind == "json" and not isinstance(value, str):
             value = dumps(value)
         if pv.kind in ("json", "text"):
-            encoded = value.encode()
-            if len(encoded) > pv.size:
-                log.error("%s is %d bytes, over its %d: not shown", pv.name, len(encoded),
-                          pv.size)
+            size = len(value) if value.isascii() else len(value.encode())   # JSON is ASCII
+            if size > pv.size:
+                encoded = value.encode()
+                log.error("%s is %d bytes, over its %d: not shown", pv.name, size, pv.size)
                 value = (dumps({"truncated": {"bytes": len(encoded), "limit": pv.size}})
                          if pv.kind == "json"          # never JSON cut mid-way
                          else encoded[: pv.size].decode("utf-8", "ignore"))
