@@ -22,6 +22,7 @@ state or of the queue is written at once.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import time
@@ -89,8 +90,13 @@ class JsonText(refusals.RefusedInWords, PvpropertyCharRO):
 
 
 LazyJsonText = type("LazyJsonText", (CurrentForNewMonitors, JsonText), {})
-LazyLongs = type("LazyLongs", (CurrentForNewMonitors,
-                               refusals.TYPE_MAP_READ_ONLY[ChannelType.LONG]), {})
+
+
+@functools.cache
+def lazy_channel(dtype: ChannelType) -> type:
+    """The read-only channel class of ``dtype`` for a PV built only for someone."""
+    base = refusals.TYPE_MAP_READ_ONLY[dtype]
+    return type("Lazy" + base.__name__, (CurrentForNewMonitors, base), {})
 
 
 def attr_name(pv: PV) -> str:
@@ -112,8 +118,8 @@ def property_for(pv: PV) -> pvproperty:
             kwargs["dtype"] = LazyJsonText if pv.lazy else JsonText
     elif pv.kind == "longs":
         kwargs["max_length"] = pv.size
-        if pv.lazy:
-            kwargs["dtype"] = LazyLongs
+    if pv.lazy and not isinstance(kwargs["dtype"], type):
+        kwargs["dtype"] = lazy_channel(kwargs["dtype"])
     elif pv.kind == "enum":
         kwargs["enum_strings"] = list(pv.enum)
     if pv.units:
@@ -228,12 +234,14 @@ class _Base(PVGroup):
         try:
             await asyncio.sleep(FLUSH_AFTER)    # let the put that made them stale complete first
             while True:
-                pv, when = next((stale for stale in self._stale.values()
-                                 if watched(getattr(self, attr_name(stale[0])))), (None, 0.0))
-                if pv is None:
+                due = [stale for stale in self._stale.values()
+                       if watched(getattr(self, attr_name(stale[0])))]
+                if not due:
                     return
-                del self._stale[pv.name]
-                await self._write(pv, pv.value(self.service.status), mirror=False, when=when)
+                for pv, when in due:
+                    if self._stale.pop(pv.name, None) is not None:   # not read meanwhile
+                        await self._write(pv, pv.value(self.service.status), mirror=False,
+                                          when=when)
         finally:
             self._flushing = None
 

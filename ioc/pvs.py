@@ -60,7 +60,7 @@ class PV:
     limits: tuple[float, float] | None = None
     size: int = TEXT
     writable: bool = False          # a status PV that also takes puts (e.g. QUEUE:MODE)
-    lazy: bool = False              # large: built when read, monitors updated just after a put
+    lazy: bool = False              # built only for someone: when read or monitored (group.py)
     hexed: bool = False             # control PV taking zlib-compressed hex JSON (IBEX clients)
     choices: str | None = None      # enums whose strings change: the StatusView property
 

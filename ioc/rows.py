@@ -7,9 +7,10 @@ queue position ``QUEUE:ROWS:OFFSET + n``; ``P:HISTORY:ROW:n:ID``, ``:NAME``,
 (with an INVALID alarm). The rows are generated here and appended to the PV
 table in ``pvs.py``; how many there are is the configuration's ``rows``.
 
-Rows are republished on every change of the queue or history, but the group
-writes only the PVs whose value changed, and the window of jobs is cut from
-the queue once per change, not once per PV.
+Rows are built only for someone, like the large PVs (``lazy``): after a change of
+the queue or history, the cells a client monitors are rewritten (only those whose
+value changed), the others when read; the window of jobs is cut from the queue once
+per change, not once per PV. A queue edit with no display open writes none of them.
 """
 from __future__ import annotations
 
@@ -145,8 +146,8 @@ def row_pvs(count: int = DEFAULT_ROWS) -> list:
         for index in range(count):
             for shown in fields:
                 pvs.append(RowPV(f"{stem}:ROW:{index}:{shown.name}", shown.kind, shown.doc,
-                                 topics, "rows", units=shown.units, size=1_000, window=window,
-                                 index=index, cell=shown.name, count=count))
+                                 topics, "rows", units=shown.units, size=1_000, lazy=True,
+                                 window=window, index=index, cell=shown.name, count=count))
     return pvs
 
 

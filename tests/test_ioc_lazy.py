@@ -4,6 +4,7 @@ import json
 import threading
 
 import epics
+import numpy as np
 
 from ca import get_json, get_value, put_checked
 from conftest import add, wait_for
@@ -18,7 +19,7 @@ def monitor(name, text=True):
 
     def arrived(char_value=None, value=None, **_):
         with lock:
-            seen.append(char_value if text else list(value))
+            seen.append(char_value if text else list(np.atleast_1d(value)))
     pv = epics.PV(name, auto_monitor=True, callback=arrived, form="native")
     assert pv.wait_for_connection(timeout=10), name
     return pv, seen
@@ -36,6 +37,8 @@ def test_a_new_monitor_gets_changes_made_while_nobody_watched(ioc):
 
     queue, queue_seen = monitor(ioc.pv("QUEUE"))
     ids_pv, ids_seen = monitor(ioc.pv("QUEUE:IDS"), text=False)
+    row, row_seen = monitor(ioc.pv("QUEUE:ROW:0:ID"), text=False)     # a display's row
+    assert wait_for(lambda: row_seen[:1], what="the first row update")[0] == [expected[0]]
     first = wait_for(lambda: queue_seen[:1], what="the first QUEUE update")[0]
     assert [job["id"] for job in json.loads(first)] == expected
     assert as_list(wait_for(lambda: ids_seen[:1], what="the first QUEUE:IDS update")[0]) \
@@ -47,8 +50,9 @@ def test_a_new_monitor_gets_changes_made_while_nobody_watched(ioc):
              what="the open QUEUE monitor to show the move")
     wait_for(lambda: as_list(ids_seen[-1]) == [ids[2], ids[3], ids[0]],
              what="the open QUEUE:IDS monitor to show the move")
-    queue.disconnect()
-    ids_pv.disconnect()
+    wait_for(lambda: row_seen[-1] == [ids[2]], what="the open row monitor to show the move")
+    for pv in (queue, ids_pv, row):
+        pv.disconnect()
 
     # and a plain read right after a put nobody watches is current too
     put_checked(ioc.pv("QUEUE:REMOVE"), [ids[3]])
