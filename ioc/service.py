@@ -178,7 +178,7 @@ class ScriptServer:
         with Checkpoint(self.manager) as checkpoint:
             effects = ask(self.manager)
             try:
-                self.store.apply(effects, self.manager.next_id, self.manager.queue.ids)
+                self.store.apply(effects, self.manager.next_id, self.manager.queue)
             except StoreUnavailable:
                 checkpoint.restore()
                 raise

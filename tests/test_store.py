@@ -13,7 +13,7 @@ def open_manager(path):
 
 
 def act(store, manager, effects):
-    store.apply(effects, manager.next_id, manager.queue.ids)
+    store.apply(effects, manager.next_id, manager.queue)
 
 
 def job(manager, n):
