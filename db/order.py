@@ -115,8 +115,9 @@ class QueueOrder:
 def spread(low: int | None, high: int | None, count: int, room: int = 1) -> list[int] | None:
     """``count`` order numbers between ``low`` and ``high`` (None: open that way), evenly
     and at least ``room`` apart from each other and from both; None if they do not fit."""
-    if low is None and high is None:
-        numbers = [SPACING * (i + 1) for i in range(count)]
+    if low is None and high is None:          # always fits: the whole queue, renumbered
+        step = max(1, min(SPACING, LIMIT // (count + 1)))
+        numbers = [step * (i + 1) for i in range(count)]
     elif low is None:
         numbers = [high - SPACING * (count - i) for i in range(count)]
     elif high is None:
