@@ -62,6 +62,7 @@ def test_a_queued_job_no_process_could_be_sent_is_set_aside_at_load(tmp_path):
     store, m = open_manager(tmp_path / "s.sqlite")
     bad = NewJob(JobSpec("script", {"script": "x = 1", "name": "\ud800"}))   # an older version
     act(store, m, m.add([bad, job(m, 1)]))
+    store.db.execute("DELETE FROM meta WHERE key='values_checked'")   # as an older version
     store.close()
     store, m2 = open_manager(tmp_path / "s.sqlite")
     assert m2.queue.ids() == [2]
@@ -216,3 +217,15 @@ def test_prune_keeps_the_records_of_queued_jobs(tmp_path):
     assert store.job_record(1) is None and store.job_record(2) is not None
     _, queue, _ = store.load()
     assert [j.id for j in queue] == [3, 4]
+
+
+def test_a_stored_job_that_cannot_be_read_back_is_set_aside_and_the_rest_load(tmp_path):
+    store, m = open_manager(tmp_path / "s.sqlite")
+    act(store, m, m.add([job(m, n) for n in (1, 2, 3)]))
+    store.db.execute("""UPDATE jobs SET spec='{"command": "wait", "args": {"seconds": NaN}}'
+                        WHERE id=2""")                   # as an older version wrote it
+    store.close()
+    store, m = open_manager(tmp_path / "s.sqlite")
+    assert m.queue.ids() == [1, 3]
+    assert store.set_aside == ["job 2 cannot be read back (ValueError: NaN is not JSON): "
+                               "taken out of the queue at start"]
