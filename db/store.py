@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sqlite3
 import time
 from pathlib import Path
@@ -23,11 +22,9 @@ from typing import Any, Iterable
 
 from scriptserver.jobs import effects as fx
 from scriptserver.jobs.queue import Job, JobQueue
-from scriptserver.jobs.errors import RequestRefused
 from scriptserver.jobs.spec import JobSpec
-from scriptserver.jobs.values import check_value
 
-from . import guard
+from . import guard, loading
 from .guard import StoreDamaged, StoreUnavailable
 from .order import OrderLost, QueueOrder
 
@@ -56,15 +53,6 @@ PLACES, TAKES, KEEPS, CLEARS = "places", "takes", "keeps", "clears"
 ORDER_OPS = {"add": PLACES, "move": PLACES, "return": PLACES,
              "remove": TAKES, "skip": TAKES, "start": TAKES,
              "edit": KEEPS, "estimate": KEEPS, "clear": CLEARS}
-
-# Stored job text that could hold what check_value() refuses: escaped surrogates or NUL,
-# long numbers, NaN/Infinity. Only such jobs are checked in full at load, and only until a
-# load found every queued job sound ('values_checked' in meta): jobs queued since passed
-# the same checks at admission. A migrated store (an older version wrote to it) is checked
-# again.
-SUSPECT = re.compile(r"\\u(?:[dD][89a-fA-F]|0000)|\d{19}|NaN|Infinity")
-DEEP = 10_000              # nesting depth at which a stored job is set aside
-QUEUED = "FROM queue JOIN jobs ON jobs.id = queue.id ORDER BY queue.pos"
 
 
 class Store:
@@ -122,10 +110,7 @@ class Store:
         """(next id, queued jobs, newest history first), after crash recovery."""
         self._recover_interrupted()
         checked = self._meta("values_checked", "") == "1"
-        queue = self._queued_at_once(checked)
-        if queue is None:                   # some text needs a closer look: job by job
-            rows = self.db.execute(f"SELECT jobs.id, kind, spec, details {QUEUED}").fetchall()
-            queue = [job for job in map(self._job_from_row, rows) if job is not None]
+        queue = loading.queued_jobs(self.db, checked, self.set_aside)
         stored = self.db.execute("SELECT count(*) FROM queue").fetchone()[0]
         if len(queue) != stored or not checked:
             try:
@@ -136,44 +121,6 @@ class Store:
             except sqlite3.Error as err:             # a full disk: checked again next time
                 log.warning("could not note the queue's check in the store: %s", err)
         return self._next_id, queue, self.history(history_length)
-
-    def _queued_at_once(self, checked: bool) -> list[Job] | None:
-        """The queued jobs, their rows joined into one JSON text that is decoded in one call
-        (half the time of decoding 200,000 small texts). None if a job needs a closer look:
-        the text fails to decode, or it was never checked (``checked``: every queued job
-        was accepted by this version, which refuses such values at admission, or
-        checked at an earlier start) and holds what check_value() could refuse."""
-        rows = self.db.execute("SELECT '[' || jobs.id || ',\"' || kind || '\",' || spec || ',' "
-                               f"|| details || ']' {QUEUED}").fetchall()
-        text = "[" + ",".join([row for (row,) in rows]) + "]"
-        del rows
-        if not checked and SUSPECT.search(text) is not None:
-            return None
-        try:
-            decoded = json.loads(text, parse_constant=_refuse_constant)
-        except (ValueError, RecursionError):
-            return None
-        batches: dict[int, Any] = {}              # one tag for the jobs of a batch
-        return [Job.from_record(job_id, JobSpec(kind, body), fields, batches)
-                for job_id, kind, body, fields in decoded]
-
-    def _job_from_row(self, row: tuple[int, str, str, str]) -> Job | None:
-        """A queued job, or None if an older version accepted it but no job process could
-        be sent it (e.g. lone surrogates in a name): it would fail at every start, for ever.
-        It is noted in ``set_aside`` and leaves the queue; its record stays, for QUEUE:GET
-        and REQUEUE."""
-        job_id, kind, spec, details = row
-        try:
-            body = json.loads(spec, parse_constant=_refuse_constant)
-            if SUSPECT.search(spec) is not None or len(spec) >= 2 * DEEP:   # deeper needs more
-                check_value(body, f"job {job_id}", max_depth=DEEP)
-        except (RequestRefused, RecursionError, ValueError) as refused:
-            words = str(refused) if isinstance(refused, RequestRefused) else \
-                f"job {job_id} cannot be read back ({type(refused).__name__}: {refused})"
-            self.set_aside.append(f"{words}: taken out of the queue at start")
-            log.warning("%s: taken out of the queue at start", words)
-            return None
-        return Job.from_record(job_id, JobSpec(kind, body), json.loads(details))
 
     def _order_from_meta(self) -> None:
         """A store from before the ``queue`` table kept the order as a JSON list in meta:
@@ -374,10 +321,6 @@ class Store:
 
     def _transaction(self):
         return _Transaction(self.db)
-
-
-def _refuse_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
 
 
 def _details(job: Job) -> dict[str, Any]:
