@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 SUSPECT = re.compile(r"\\u(?:[dD][89a-fA-F]|0000)|\d{19}|NaN|Infinity")
 DEEP = 10_000              # nesting depth at which a stored job is set aside
 QUEUED = "FROM queue JOIN jobs ON jobs.id = queue.id ORDER BY queue.pos"
+CHUNK = 5000               # rows decoded at once
 
 
 def queued_jobs(db: sqlite3.Connection, checked: bool, set_aside: list[str]) -> list[Job]:
@@ -47,21 +48,27 @@ def queued_jobs(db: sqlite3.Connection, checked: bool, set_aside: list[str]) -> 
 
 
 def _at_once(db: sqlite3.Connection, checked: bool) -> list[Job] | None:
-    """Every queued job from one decoded text; None if a job needs a closer look (the text
-    does not decode, or was never checked and holds something SUSPECT)."""
+    """Every queued job, ``CHUNK`` rows at a time joined into one text and decoded in one
+    call (chunks: the texts and rows of one are freed before the next is read, so they do
+    not stay behind as memory scattered between the jobs). None if a job needs a closer
+    look (a text does not decode, or was never checked and holds something SUSPECT)."""
     rows = db.execute("SELECT '[' || jobs.id || ',\"' || kind || '\",' || spec || ',' "
-                      f"|| details || ']' {QUEUED}").fetchall()
-    text = "[" + ",".join([row for (row,) in rows]) + "]"
-    del rows
-    if not checked and SUSPECT.search(text) is not None:
-        return None
-    try:
-        decoded = json.loads(text, parse_constant=_refuse_constant)
-    except (ValueError, RecursionError):
-        return None
+                      f"|| details || ']' {QUEUED}")
     batches: dict[int, BatchTag] = {}             # one tag for the jobs of a batch
-    return [Job.from_record(job_id, JobSpec(kind, body), fields, batches)
-            for job_id, kind, body, fields in decoded]
+    queue: list[Job] = []
+    while chunk := rows.fetchmany(CHUNK):
+        text = "[" + ",".join([row for (row,) in chunk]) + "]"
+        del chunk
+        if not checked and SUSPECT.search(text) is not None:
+            return None
+        try:
+            decoded = json.loads(text, parse_constant=_refuse_constant)
+        except (ValueError, RecursionError):
+            return None
+        del text
+        queue += [Job.from_record(job_id, JobSpec(kind, body), fields, batches)
+                  for job_id, kind, body, fields in decoded]
+    return queue
 
 
 def _from_row(row: tuple[int, str, str, str], set_aside: list[str]) -> Job | None:
