@@ -229,3 +229,25 @@ def test_a_stored_job_that_cannot_be_read_back_is_set_aside_and_the_rest_load(tm
     assert m.queue.ids() == [1, 3]
     assert store.set_aside == ["job 2 cannot be read back (ValueError: NaN is not JSON): "
                                "taken out of the queue at start"]
+
+
+def test_a_queue_read_in_several_chunks_comes_back_whole_and_in_order(tmp_path, monkeypatch):
+    from scriptserver.db import loading
+    from scriptserver.jobs.spec import JobSpec
+    monkeypatch.setattr(loading, "CHUNK", 3)
+    store, m = open_manager(tmp_path / "s.sqlite")
+    act(store, m, m.add([job(m, n) for n in range(1, 11)], batch="scan"))
+    act(store, m, m.move(10, Where(pos=0)))
+    bad = NewJob(JobSpec("script", {"script": "x = 1", "name": "\ud800"}))
+    act(store, m, m.add([bad]))                          # job 11, in the last chunk
+    store.db.execute("DELETE FROM meta WHERE key='values_checked'")   # as an older version
+    expected = m.queue.ids()
+    store.close()
+    store, m2 = open_manager(tmp_path / "s.sqlite")      # read job by job: 11 set aside
+    assert m2.queue.ids() == expected[:-1] and len(store.set_aside) == 1
+    store.close()
+    store, m3 = open_manager(tmp_path / "s.sqlite")      # checked: read in chunks
+    assert m3.queue.ids() == expected[:-1] and not store.set_aside
+    assert m3.queue.get(10).extra["batch"] == {"id": 1, "name": "scan", "index": 10,
+                                                "size": 10}
+    assert m3.queue.get(1).batch is m3.queue.get(10).batch     # one tag for the batch
