@@ -3,7 +3,7 @@
 Order numbers leave gaps (``SPACING`` apart when written in a run), so a job
 added or moved between two others takes a number between theirs: one row is
 written, whatever the queue's length. Only when two neighbours' numbers have
-met (after some twenty moves into the same gap) are the rows around them
+met (after some thirty moves into the same gap) are the rows around them
 renumbered, a few at first, the stretch widened until it has room: a handful of
 rows in practice, the whole queue only when nothing smaller has room.
 

@@ -251,3 +251,12 @@ def test_a_queue_read_in_several_chunks_comes_back_whole_and_in_order(tmp_path, 
     assert m3.queue.get(10).extra["batch"] == {"id": 1, "name": "scan", "index": 10,
                                                 "size": 10}
     assert m3.queue.get(1).batch is m3.queue.get(10).batch     # one tag for the batch
+
+
+def test_a_stored_order_out_of_step_is_written_again_whole(tmp_path, caplog):
+    store, m = open_manager(tmp_path / "s.sqlite")
+    act(store, m, m.add([job(m, n) for n in range(1, 6)]))
+    store.db.execute("DELETE FROM queue WHERE id=2")     # lost, somehow
+    act(store, m, m.move(4, Where(after=2)))             # placed next to the lost one
+    assert stored_order(store) == m.queue.ids() == [1, 2, 4, 3, 5]
+    assert "out of step" in caplog.text
