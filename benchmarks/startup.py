@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .harness import ScriptServerIOC, cpu_seconds, wait_until
+from .harness import ScriptServerIOC, cpu_seconds, p50, wait_until
 from .report import Row, samples, single
 
 SIZE = 100_000
@@ -82,8 +82,7 @@ def starts(ioc: ScriptServerIOC, times: int, size: int) -> dict[str, list[float]
 
 
 def spread_note(what: str, values: list[float], scale: float = 1e3, unit: str = "ms") -> str:
-    low, mid, high = min(values) * scale, sorted(values)[len(values) // 2] * scale, \
-        max(values) * scale
+    low, mid, high = min(values) * scale, p50(values) * scale, max(values) * scale
     return f"{what}: min {low:.0f} / median {mid:.0f} / max {high:.0f} {unit} over " \
            f"{len(values)} starts"
 
