@@ -3,7 +3,8 @@
     python -m benchmarks            # the full run (a few minutes), table + results.json
     python -m benchmarks --quick    # smaller samples (about a minute)
     python -m benchmarks --only ca  # one measurement (ca, start, control, lines, scale,
-                                    # fanout, flood, library, dryrun); repeat or comma-separate
+                                    # fanout, flood, library, dryrun, startup); repeat or
+                                    # comma-separate
 
 Run it from the repository root. Each row gives the median (p50) and p99 of what was
 measured, the baseline taken in the same run and the ratio to it where there is one,
@@ -30,4 +31,5 @@ MEASUREMENTS = {
     "flood": "flood",
     "library": "library",
     "dryrun": "dry_run",
+    "startup": "startup",
 }

@@ -10,6 +10,7 @@ is on disk when the client hears it completed.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from typing import Any, Awaitable, Callable, Coroutine
@@ -73,6 +74,7 @@ class ScriptServer:
         self.store = Store(config.state_dir / "scriptserver.sqlite", self.limits.store_bytes)
         self.store.prune(self.limits.runs_kept)
         next_id, queue, history = self.store.load(config.history_length)
+        gc.freeze()     # what was loaded lives as long as the server: no collection walks it
         for problem in self.store.set_aside:
             self.notes.problem(problem, time.time())
         policies = {"queue_mode": config.queue_mode, "when_empty": config.when_empty,
@@ -178,7 +180,7 @@ class ScriptServer:
         with Checkpoint(self.manager) as checkpoint:
             effects = ask(self.manager)
             try:
-                self.store.apply(effects, self.manager.next_id, self.manager.queue.ids)
+                self.store.apply(effects, self.manager.next_id, self.manager.queue)
             except StoreUnavailable:
                 checkpoint.restore()
                 raise

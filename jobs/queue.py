@@ -315,3 +315,38 @@ class JobQueue:
         removed, self._jobs, self._by_id = self._jobs, [], {}
         self._counts = _Counts()
         return removed
+
+    def stretches(self, job_ids: Iterable[int]) -> list[Stretch]:
+        """Where these jobs stand: each run of them that stands together in the queue, with
+        the ids of the jobs just before and just after it (None at an end), front first.
+        Ids not queued are left out. For the store, which writes only what moved."""
+        wanted = {job_id for job_id in job_ids if job_id in self._by_id}
+        if len(wanted) <= FEW:                  # a few scans at C speed; a batch, one pass
+            positions = sorted(self._jobs.index(self._by_id[job_id]) for job_id in wanted)
+        else:
+            positions = [i for i, job in enumerate(self._jobs) if job.id in wanted]
+        out: list[Stretch] = []
+        for i in positions:
+            if out and out[-1].last == i - 1:
+                out[-1].ids.append(self._jobs[i].id)
+                out[-1].last = i
+            else:
+                out.append(Stretch(self._jobs[i - 1].id if i else None,
+                                   [self._jobs[i].id], i))
+        for stretch in out:
+            after = stretch.last + 1
+            stretch.after = self._jobs[after].id if after < len(self._jobs) else None
+        return out
+
+
+FEW = 8          # ids that stretches() looks up one by one rather than in one pass
+
+
+@dataclass
+class Stretch:
+    """Queued jobs that stand together (``ids``, front first), between the job ``before``
+    them and the job ``after`` them (ids; None at the front or back of the queue)."""
+    before: int | None
+    ids: list[int]
+    last: int = field(repr=False)           # the position of the last of ``ids``
+    after: int | None = None
