@@ -102,11 +102,12 @@ class ScriptServer:
 
     async def start(self, publish: Publish) -> None:
         self._publish = publish
-        preload_errors = await self.runner.start()
+        # both wait on a process of their own (the fork server importing the preloads, the
+        # command folders read in a child): side by side
+        preload_errors, _ = await asyncio.gather(self.runner.start(), self.commands.refresh())
         if preload_errors:
             self.notes.problem("preload failed: " + "; ".join(
                 f"{name}: {err}" for name, err in preload_errors.items()), time.time())
-        await self.commands.refresh()
         self.blocks.start()
         self._tasks = [self.spawn(coro, what) for coro, what in (
             (self._follow_events(), "following jobs"), (self._tick_elapsed(), "elapsed time"),

@@ -39,8 +39,9 @@ MISSING = object()
 
 
 # A job is itself: the queue finds it by identity, at C speed (eq=False). Slots: a queued
-# job is kept in memory, 100,000 of them in a long queue.
-@dataclass(eq=False, slots=True)
+# job is kept in memory, 100,000 of them in a long queue. Its __init__ is written out so
+# that making one does not go through __setattr__ (the journal) for every field.
+@dataclass(eq=False, slots=True, init=False)
 class Job:
     """A job with its id: what sits in the queue and what runs."""
 
@@ -54,6 +55,22 @@ class Job:
     batch_index: int = 0
     revision: int = 0                      # +1 at every edit: an estimate of an older one is stale
     _json: str | None = field(default=None, repr=False)   # describe() as JSON, until a change
+
+    def __init__(self, id: int, spec: JobSpec, estimate: float | None = None,
+                 estimate_source: str = "unknown", pausable: bool = True, by: str = "",
+                 batch: BatchTag | None = None, batch_index: int = 0,
+                 revision: int = 0) -> None:
+        put = object.__setattr__
+        put(self, "id", id)
+        put(self, "spec", spec)
+        put(self, "estimate", estimate)
+        put(self, "estimate_source", estimate_source)
+        put(self, "pausable", pausable)
+        put(self, "by", by)
+        put(self, "batch", batch)
+        put(self, "batch_index", batch_index)
+        put(self, "revision", revision)
+        put(self, "_json", None)
 
     @classmethod
     def from_record(cls, job_id: int, spec: JobSpec, details: dict[str, Any],
