@@ -169,6 +169,7 @@ class _Base(PVGroup):
         self._stale: dict[str, tuple[PV, float]] = {}
         self._mirror_stale: dict[str, tuple[PV, float]] = {}
         self._flushing: asyncio.Task | None = None
+        self._building: dict[str, asyncio.Future] = {}   # large PVs being built now
         self._mirroring: asyncio.Task | None = None
         self._mirror_cost = 0.0                 # s the last update of those mirrors took
         # fast PVs: when each was last written, which wait for the end of their period
@@ -224,10 +225,29 @@ class _Base(PVGroup):
             self._releasing = None
 
     async def refresh(self, pv: PV) -> None:
-        """Rebuild a lazy PV now if it is stale (a client is reading or subscribing)."""
-        stale = self._stale.pop(pv.name, None)
-        if stale is not None:
-            await self._write(pv, pv.value(self.service.status), mirror=False, when=stale[1])
+        """Rebuild a lazy PV now if it is stale (a client is reading or subscribing). A
+        build takes turns of the event loop: a read meanwhile waits for it, never gets
+        the value from before the change."""
+        while True:
+            building = self._building.get(pv.name)
+            if building is not None:
+                await asyncio.shield(building)
+                continue
+            stale = self._stale.pop(pv.name, None)
+            if stale is None:
+                return
+            done = self._building[pv.name] = asyncio.get_running_loop().create_future()
+            try:
+                await self._write(pv, await self._value(pv), mirror=False, when=stale[1])
+            finally:
+                del self._building[pv.name]
+                done.set_result(None)
+
+    async def _value(self, pv: PV) -> Any:
+        """A large PV's value, its making spread over turns of the event loop."""
+        for _ in self.service.status.prepare(pv.view):
+            await asyncio.sleep(0)
+        return pv.value(self.service.status)
 
     async def _flush(self) -> None:
         """Rebuild the stale large PVs that have monitors; leave the others stale."""
@@ -238,10 +258,8 @@ class _Base(PVGroup):
                        if watched(getattr(self, attr_name(stale[0])))]
                 if not due:
                     return
-                for pv, when in due:
-                    if self._stale.pop(pv.name, None) is not None:   # not read meanwhile
-                        await self._write(pv, pv.value(self.service.status), mirror=False,
-                                          when=when)
+                for pv, _ in due:
+                    await self.refresh(pv)
         finally:
             self._flushing = None
 
@@ -254,9 +272,9 @@ class _Base(PVGroup):
             started = time.monotonic()
             stale, self._mirror_stale = self._mirror_stale, {}
             for pv, when in stale.values():
-                value, alarm = self._shown(pv, pv.value(self.service.status))
+                value, alarm = self._shown(pv, await self._value(pv))
                 for mirror in self.mirrors:
-                    mirror.update(pv, value, when, alarm)
+                    await mirror.update_large(pv, value, when, alarm)
             self._mirror_cost = time.monotonic() - started
         finally:
             self._mirroring = None

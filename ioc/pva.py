@@ -45,6 +45,7 @@ HISTORY_COLUMNS = [("id", "INT", lambda r: r.job_id, 0), ("run", "INT", lambda r
                    ("duration", "DOUBLE", lambda r: r.duration, math.nan),
                    ("error", "STRING", lambda r: r.error, ""),
                    ("by", "STRING", lambda r: r.by, "")]
+TABLE_CHUNK = 5_000        # rows of a table built between two turns of the event loop
 READ_ONLY_ACF = "ASG(DEFAULT) {\n    RULE(1, READ)\n}\n"
 READ_ONLY_GROUP = "DEFAULT"
 # source PV -> (table PV, columns, what its rows are: the queued jobs or the runs shown)
@@ -103,8 +104,31 @@ class PvaFace:
 
     # -- updates from the CA side ----------------------------------------------------
 
+    async def update_large(self, pv: PV, value: Any, timestamp: float,
+                           alarm: tuple[int, int]) -> None:
+        """``update`` for a large PV: its table (100,000 rows for a long queue) is built a
+        chunk at a time, letting the event loop answer clients in between."""
+        self.update(pv, value, timestamp, alarm, tables=False)
+        if pv.name not in TABLES:
+            return
+        name, columns, rows = TABLES[pv.name]
+        shown = list(rows(self.service.status))            # as of now; a change flushes again
+        cells: dict[str, list] = {label: [] for label, _, _, _ in columns}
+        for start in range(0, len(shown), TABLE_CHUNK):
+            part = shown[start:start + TABLE_CHUNK]
+            for label, _, read, empty in columns:
+                cells[label] += [_cell(read(row), empty) for row in part]
+            await asyncio.sleep(0)
+        try:
+            record = self.records[name]
+            record["value"] = cells
+            _stamp(record, timestamp, (0, 0))
+            self.server.update(self.prefix + name, record)
+        except Exception:  # noqa: BLE001 - PVA trouble must not stop the CA side
+            log.exception("PVA update of %s failed", name)
+
     def update(self, pv: PV, value: Any, timestamp: float = 0.0,
-               alarm: tuple[int, int] = (0, 0)) -> None:
+               alarm: tuple[int, int] = (0, 0), tables: bool = True) -> None:
         """The CA PV got ``value``: mirror it with the same timestamp and alarm."""
         record = self.records.get(pv.name)
         if record is None:
@@ -118,7 +142,7 @@ class PvaFace:
                 record["value"] = _typed(pv, value)
             _stamp(record, timestamp, alarm)
             self.server.update(self.prefix + pv.name, record)
-            if pv.name in TABLES:
+            if tables and pv.name in TABLES:
                 self._update_table(pv.name, value, timestamp)
         except Exception:  # noqa: BLE001 - PVA trouble must not stop the CA side
             log.exception("PVA update of %s failed", pv.name)

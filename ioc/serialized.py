@@ -102,6 +102,21 @@ class Serialized:
         return lambda limit: fitted((j.as_json() for j in jobs), limit, QUEUE_MORE,
                                     total=len(jobs))
 
+    def prepare_queue(self, jobs: Iterable[Job], limit: int, chunk: int = 2_000):
+        """Make the jobs' own JSON pieces that the queue's JSON will hold, pausing (yield)
+        after each ``chunk`` of them: after a start with 100,000 jobs, the first build
+        makes tens of thousands, and the event loop answers clients in between."""
+        kept = self._texts.get("queue")
+        if kept is not None and kept[0] == self.versions.get("queue", 0):
+            return                                  # built since the last change
+        size = 2
+        for count, job in enumerate(jobs, 1):
+            size += len(job.as_json()) + 1
+            if size > limit:
+                return
+            if count % chunk == 0:
+                yield
+
     def history(self, runs: Iterable[Run]) -> Build:
         """How to build the history's JSON (each stored run's piece is kept)."""
         return lambda limit: fitted(self._run_parts(runs), limit, HISTORY_MORE)

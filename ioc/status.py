@@ -323,6 +323,12 @@ class StatusView:
 
     # -- inside ---------------------------------------------------------------------
 
+    def prepare(self, view: str):
+        """Steps of work to do, a chunk each, before ``view`` is read (the event loop may
+        run between them): the queue's JSON pieces; nothing for the other views."""
+        if view in ("queue_json", "queue_hex"):
+            yield from self.serialized.prepare_queue(self.manager.queue, BIG)
+
     def _queue(self, limit: int) -> str:
         return self.serialized.queue(self.manager.queue)(limit)
 
