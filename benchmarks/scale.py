@@ -74,7 +74,10 @@ def edits(ioc: ScriptServerIOC, count: int, size: int, watch_queue: bool,
                 if queue is not None:
                     times["queue"].append(queue.wait(lambda v: True, after=t0, timeout=30)[0]
                                           - t0)
-            if kind == "remove":
+            if kind == "edit":          # its command's estimate follows (a process of its
+                change.wait(lambda v: bool(v) and json.loads(v).get("op") == "estimate"
+                            and job_id in json.loads(v).get("ids", []), after=t0, timeout=30)
+            if kind == "remove":        # own): the removal is timed after it, not with it
                 times["len"].append(length.wait_value(size - step - 1, after=t0, timeout=30)
                                     - t0)
     for watch in (queue, change, length):
