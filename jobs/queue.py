@@ -277,10 +277,10 @@ class JobQueue:
         return job
 
     def remove(self, job_ids: list[int]) -> list[Job]:
+        for job_id in job_ids:          # refuse before changing anything (a dict in words)
+            self.get(job_id)
         if len(set(job_ids)) != len(job_ids):
             raise RequestRefused("the same id is listed twice")
-        for job_id in job_ids:          # refuse before changing anything
-            self.get(job_id)
         if len(job_ids) == 1:                   # the common case: one C-speed scan
             return [self.take(job_ids[0])]
         gone = set(job_ids)

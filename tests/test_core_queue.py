@@ -32,3 +32,11 @@ def test_stretches_cover_exactly_the_given_jobs_in_queue_order(ids, data):
         assert s.before == (ids[first - 1] if first else None)
         assert s.after == (ids[last + 1] if last + 1 < len(ids) else None)
         assert s.before not in wanted and s.after not in wanted      # runs are whole
+
+
+def test_removing_things_that_are_not_ids_is_refused_in_words():
+    import pytest
+    from scriptserver.jobs.errors import RequestRefused
+    from scriptserver.jobs.queue import JobQueue
+    with pytest.raises(RequestRefused, match="a job id is a whole number"):
+        JobQueue().remove([{}, {}])          # unhashable: once an internal error
