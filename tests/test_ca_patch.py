@@ -1,0 +1,231 @@
+"""The caproto fixes in ioc/ca_patch.py: each applies to the pinned caproto and does its job.
+
+Each test fails when its fix is taken out of ``ca_patch.FIXES``. The server side is
+caproto's own asyncio server run in this process (so the test can count what it
+does); the clients are real: caproto's threading client over loopback TCP.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections import Counter
+
+import caproto
+import numpy as np
+import pytest
+from caproto import ChannelType
+
+from conftest import _port_pool
+from scriptserver.ioc import ca_patch, transport
+
+TIMEOUT = 10.0
+
+
+@pytest.fixture(scope="module", autouse=True)
+def patched():
+    transport.tune_before_import()
+    transport.no_delay_on_connections()
+    return ca_patch.apply()
+
+
+def test_every_fix_applies_to_the_pinned_caproto(patched):
+    """If caproto is upgraded this fails: check each fix against the new code first."""
+    assert caproto.__version__ == ca_patch.PINNED
+    assert patched == list(ca_patch.FIXES)
+
+
+async def _until(condition, what: str, timeout: float = TIMEOUT) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.005)
+
+
+@contextlib.asynccontextmanager
+async def serving(group):
+    """caproto's asyncio server for ``group`` on a free loopback port, in this loop."""
+    from caproto.asyncio.server import Context
+    port = next(_port_pool)               # one of those CA clients of the tests look at
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("EPICS_CA_SERVER_PORT", str(port))
+        env.setenv("EPICS_CAS_BEACON_ADDR_LIST", "127.0.0.1")
+        env.setenv("EPICS_CAS_AUTO_BEACON_ADDR_LIST", "NO")
+        ctx = Context(group.pvdb, interfaces=["127.0.0.1"])
+        server = asyncio.ensure_future(ctx.run())
+        try:
+            await _until(lambda: ctx.port, "the server to listen")
+            yield ctx
+        finally:
+            server.cancel()
+            await asyncio.gather(server, return_exceptions=True)
+
+
+def _group(prefix: str):
+    from caproto.server import PVGroup, pvproperty
+
+    class Pair(PVGroup):
+        first = pvproperty(value=0, name="FIRST")
+        second = pvproperty(value=0.0, name="SECOND")
+        text = pvproperty(value="start", name="TEXT", max_length=100, string_encoding="utf-8")
+
+    return Pair(prefix=prefix)
+
+
+class Monitors:
+    """caproto's threading client monitoring PVs (its own threads, its own circuit)."""
+
+    def __init__(self, names: list[str], data_type: str = "native"):
+        from caproto.threading.client import Context, SharedBroadcaster
+        self.updates: dict[str, list] = {name: [] for name in names}
+        self.lock = threading.Lock()
+        self.broadcaster = SharedBroadcaster()
+        self.context = Context(self.broadcaster)
+        self.keep = []
+        for pv in self.context.get_pvs(*names, timeout=TIMEOUT):
+            pv.wait_for_connection(timeout=TIMEOUT)
+            sub = pv.subscribe(data_type=data_type)
+
+            def on_update(sub, response, name=pv.name):
+                with self.lock:
+                    self.updates[name].append(response)
+            sub.add_callback(on_update)
+            self.keep.append((sub, on_update))
+
+    def values(self, name: str) -> list:
+        with self.lock:
+            return [r.data for r in self.updates[name]]
+
+    def close(self) -> None:
+        self.context.disconnect()
+        self.broadcaster.disconnect()
+
+
+def test_updates_published_in_one_step_go_out_in_one_packet():
+    """Two PVs written one after the other (no wait between) reach a monitoring client
+    in one send: caproto sent the first at once and held the second ~1 ms in a packet
+    of its own, through a timer per update per client."""
+    group = _group("PATCH:STEP:")
+    names = ["PATCH:STEP:FIRST", "PATCH:STEP:SECOND"]
+
+    async def run() -> tuple[list, list, list]:
+        async with serving(group) as ctx:
+            monitors = await asyncio.to_thread(Monitors, names)
+            try:
+                await _until(lambda: all(monitors.values(n) for n in names), "first updates")
+                circuit, = ctx.circuits
+                sends: list[list[str]] = []
+                plain_send = circuit.send
+
+                async def counted(*commands):
+                    sends.append([type(c).__name__ for c in commands])
+                    return await plain_send(*commands)
+                circuit.send = counted
+                for i in range(1, 6):
+                    await group.first.write(i)
+                    await group.second.write(i / 2)
+                    await _until(lambda: len(monitors.values(names[1])) == i + 1, "both updates")
+                return sends, monitors.values(names[0]), monitors.values(names[1])
+            finally:
+                monitors.close()
+
+    sends, first, second = asyncio.run(asyncio.wait_for(run(), 30))
+    assert [list(v) for v in first] == [[0], [1], [2], [3], [4], [5]]
+    assert [list(v) for v in second] == [[0.0], [0.5], [1.0], [1.5], [2.0], [2.5]]
+    assert sends == [["EventAddResponse", "EventAddResponse"]] * 5
+
+
+def test_a_set_event_is_waited_for_without_a_turn_of_the_loop():
+    """caproto waits on a circuit's write_event before each read: when no put is under
+    way the wait must cost nothing (no task, no timer)."""
+    from caproto.asyncio.server import AsyncioEvent
+
+    async def run():
+        event = AsyncioEvent()
+        event.set()
+        waiting = event.wait(timeout=1.0)
+        with pytest.raises(StopIteration) as done:
+            waiting.send(None)               # completes without suspending
+        cleared = AsyncioEvent()
+        assert await cleared.wait(timeout=0.01) is False   # an unset event still times out
+        return done.value.value
+
+    assert asyncio.run(run()) is True
+
+
+def test_a_conversion_is_made_once_per_update_for_every_queue():
+    """ChannelData.publish converts a value once per data type and shares it with every
+    subscriber queue (caproto stored the conversion where it never found it again)."""
+    from caproto._data import ChannelDouble
+    from caproto.server.common import SubscriptionSpec
+
+    reads: Counter = Counter()
+
+    class Counted(ChannelDouble):
+        async def _read(self, data_type):
+            reads[data_type] += 1
+            return await super()._read(data_type)
+
+    async def run() -> list:
+        channel = Counted(value=1.0)
+        queues = [asyncio.Queue(), asyncio.Queue(), asyncio.Queue()]
+        for queue in queues:
+            spec = SubscriptionSpec(db_entry=channel, data_type_name="TIME_DOUBLE", mask=1,
+                                    channel_filter=caproto.ChannelFilter(ts=False, dbnd=None, arr=None,
+                                                                        sync=None))
+            await channel.subscribe(queue, spec, sub=None)
+        reads.clear()
+        await channel.write(2.5)
+        return [[q.get_nowait() for _ in range(q.qsize())][-1] for q in queues]
+
+    updates = asyncio.run(run())
+    assert reads == {ChannelType.TIME_DOUBLE: 1}
+    assert [list(u.values) for u in updates] == [[2.5]] * 3
+
+
+def test_monitors_follow_every_value_of_a_fast_pv_in_order():
+    """Many updates in a row: every monitoring client ends on the last value, in order,
+    none of them duplicated (the new sender takes batches, never the same one twice)."""
+    group = _group("PATCH:FAST:")
+    name = "PATCH:FAST:FIRST"
+
+    async def run() -> list[list]:
+        async with serving(group) as ctx:
+            clients = [await asyncio.to_thread(Monitors, [name]) for _ in range(3)]
+            try:
+                await _until(lambda: all(c.values(name) for c in clients), "first updates")
+                for i in range(1, 201):
+                    await group.first.write(i)
+                    if i % 50 == 0:
+                        await asyncio.sleep(0)
+                await _until(lambda: all(int(c.values(name)[-1][0]) == 200 for c in clients),
+                             "the last value")
+                return [[int(v[0]) for v in c.values(name)] for c in clients]
+            finally:
+                for client in clients:
+                    client.close()
+
+    for seen in asyncio.run(asyncio.wait_for(run(), 60)):
+        assert seen == sorted(set(seen)) and seen[0] == 0 and seen[-1] == 200
+
+
+def test_text_monitors_get_their_bytes():
+    group = _group("PATCH:TEXT:")
+    name = "PATCH:TEXT:TEXT"
+
+    async def run() -> list:
+        async with serving(group) as ctx:
+            monitors = await asyncio.to_thread(Monitors, [name])
+            try:
+                await _until(lambda: monitors.values(name), "the first update")
+                await group.text.write("héllo, monitors")
+                await _until(lambda: len(monitors.values(name)) == 2, "the text")
+                return monitors.values(name)
+            finally:
+                monitors.close()
+
+    values = asyncio.run(asyncio.wait_for(run(), 30))
+    assert bytes(np.asarray(values[-1], dtype=np.uint8)).rstrip(b"\0").decode() == \
+        "héllo, monitors"
