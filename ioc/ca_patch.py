@@ -110,10 +110,66 @@ def _monitor_updates_without_waiting() -> None:
     server.VirtualCircuit.subscription_queue_loop = subscription_queue_loop
 
 
+def _fan_out_encoded_once() -> None:
+    from caproto.server.common import Context
+
+    queue_for_circuit = Context._subscription_queue_send
+    each_update = Context._subscription_queue_iteration
+
+    async def _subscription_queue_iteration(self, sub_specs, metadata, values, flags, sub):
+        self._encoded = {}         # (data type, count) -> (header, payload) of this update
+        try:
+            await each_update(self, sub_specs, metadata, values, flags, sub)
+        finally:
+            self._encoded = None
+
+    async def _subscription_queue_send(self, sub_spec, sub, metadata, values, flags):
+        encoded = getattr(self, "_encoded", None)
+        transport = _writable_now(sub)
+        if encoded is None or transport is None:
+            return await queue_for_circuit(self, sub_spec, sub, metadata, values, flags)
+        data_count = sub.data_count or len(values)
+        key = (sub.data_type, data_count)
+        if key not in encoded:
+            command = sub.channel.subscribe(
+                data=values if data_count == len(values) else values[:data_count],
+                metadata=metadata, data_type=sub.data_type, data_count=data_count,
+                subscriptionid=0, status=1)
+            encoded[key] = (bytes(command.header), b"".join(command.buffers))
+        header, payload = encoded[key]
+        # the subscription id is the header's last 32-bit field (parameter 2); an
+        # extended header (large payloads) carries two more fields after it
+        transport.write(b"".join((header[:12], sub.subscriptionid.to_bytes(4, "big"),
+                                  header[16:], payload)))
+
+    Context._subscription_queue_iteration = _subscription_queue_iteration
+    Context._subscription_queue_send = _subscription_queue_send
+
+
+def _writable_now(sub):
+    """The socket transport of this monitor's client if an update can be written to it
+    now, in order and without queueing; else None (caproto's queued path is taken)."""
+    circuit = sub.circuit
+    filters = sub.channel_filter
+    if (filters.dbnd is not None or filters.sync is not None or filters.arr is not None
+            or not circuit.connected or not circuit.events_on.is_set()
+            or not circuit.subscription_queue.empty()):
+        return None
+    client = circuit.client
+    writer = getattr(client, "writer", None)
+    if writer is None or client.send_lock.locked():
+        return None
+    transport = writer.transport
+    if transport.is_closing() or transport.get_write_buffer_size():
+        return None
+    return transport
+
+
 FIXES = {
     "publish cache by data type name": _publish_cache_by_name,
     "a set event returns at once": _set_event_returns_at_once,
     "monitor updates sent without waiting": _monitor_updates_without_waiting,
+    "an update encoded once for every client": _fan_out_encoded_once,
 }
 _applied: list[str] = []
 

@@ -70,6 +70,7 @@ def _group(prefix: str):
         first = pvproperty(value=0, name="FIRST")
         second = pvproperty(value=0.0, name="SECOND")
         text = pvproperty(value="start", name="TEXT", max_length=100, string_encoding="utf-8")
+        big = pvproperty(value="start", name="BIG", max_length=100_000, string_encoding="utf-8")
 
     return Pair(prefix=prefix)
 
@@ -104,9 +105,9 @@ class Monitors:
 
 
 def test_updates_published_in_one_step_go_out_in_one_packet():
-    """Two PVs written one after the other (no wait between) reach a monitoring client
-    in one send: caproto sent the first at once and held the second ~1 ms in a packet
-    of its own, through a timer per update per client."""
+    """A client that is behind (its previous packet still being sent) gets the updates
+    queued meanwhile in one packet: caproto sent the first alone and held the second
+    ~1 ms for a packet of its own, through a timer per update per client."""
     group = _group("PATCH:STEP:")
     names = ["PATCH:STEP:FIRST", "PATCH:STEP:SECOND"]
 
@@ -124,8 +125,10 @@ def test_updates_published_in_one_step_go_out_in_one_packet():
                     return await plain_send(*commands)
                 circuit.send = counted
                 for i in range(1, 6):
-                    await group.first.write(i)
-                    await group.second.write(i / 2)
+                    async with circuit.client.send_lock:     # as while a packet drains
+                        await group.first.write(i)
+                        await group.second.write(i / 2)
+                        await asyncio.sleep(0)             # the sender takes what is queued
                     await _until(lambda: len(monitors.values(names[1])) == i + 1, "both updates")
                 return sends, monitors.values(names[0]), monitors.values(names[1])
             finally:
@@ -135,6 +138,51 @@ def test_updates_published_in_one_step_go_out_in_one_packet():
     assert [list(v) for v in first] == [[0], [1], [2], [3], [4], [5]]
     assert [list(v) for v in second] == [[0.0], [0.5], [1.0], [1.5], [2.0], [2.5]]
     assert sends == [["EventAddResponse", "EventAddResponse"]] * 5
+
+
+def test_an_update_is_encoded_once_for_all_clients(monkeypatch):
+    """Three clients monitoring, keeping up: one EventAddResponse is made per update and
+    data type, not one per client; each client still gets its own subscription's
+    updates, right, in the types it asked for (native and DBR_TIME), large ones too."""
+    from caproto._circuit import ServerChannel
+    group = _group("PATCH:ONCE:")
+    names = ["PATCH:ONCE:FIRST", "PATCH:ONCE:BIG"]
+    made: list[int] = []
+    subscribe = ServerChannel.subscribe
+
+    def counted(self, *args, **kwargs):
+        made.append(1)
+        return subscribe(self, *args, **kwargs)
+    monkeypatch.setattr(ServerChannel, "subscribe", counted)
+    big = "x" * 70_000                      # over 0xffff bytes: an extended header
+
+    async def run() -> list:
+        async with serving(group) as ctx:
+            clients = [await asyncio.to_thread(Monitors, names, data_type)
+                       for data_type in ("native", "native", "time")]
+            try:
+                await _until(lambda: all(c.values(n) for c in clients for n in names),
+                             "first updates")
+                made.clear()
+                await group.first.write(42)
+                await _until(lambda: all(len(c.values(names[0])) == 2 for c in clients),
+                             "the update")
+                once = len(made)
+                await group.big.write(big)
+                await _until(lambda: all(len(c.values(names[1])) == 2 for c in clients),
+                             "the big update")
+                return [once, [c.updates[names[0]][-1] for c in clients],
+                        [c.values(names[1])[-1] for c in clients]]
+            finally:
+                for client in clients:
+                    client.close()
+
+    once, last, texts = asyncio.run(asyncio.wait_for(run(), 30))
+    assert once == 2                                  # native for two clients, time for one
+    assert [int(r.data[0]) for r in last] == [42, 42, 42]
+    assert last[2].metadata.stamp.secondsSinceEpoch > 0        # DBR_TIME carries its stamp
+    for text in texts:
+        assert bytes(np.asarray(text, dtype=np.uint8)).rstrip(b"\0").decode() == big
 
 
 def test_a_set_event_is_waited_for_without_a_turn_of_the_loop():
