@@ -28,10 +28,19 @@ without it. ioc/transport.py holds the socket settings; this holds the code.
    never waits on a timer: under load, updates pile up while the previous packet
    drains, and the next packet takes them all, the oldest of a monitor dropped
    first past its backlog, as caproto does.
+
+4. For each monitor update and each subscribing client, caproto builds a new
+   ``EventAddResponse`` (converting the value to bytes again), validates it in the
+   circuit's state machine, queues it and wakes that client's sender task, which
+   sends it. Replaced, for a client whose connection is keeping up (nothing
+   queued or being sent, its socket's buffer empty) and whose monitor has no
+   channel filter: the update is encoded once per data type and count, and each
+   client gets those bytes with its own subscription id, written to its socket at
+   once. A client that is behind, or a filtered monitor, takes caproto's own path
+   (its queue, its backlog that drops the oldest news first: fix 3).
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 
@@ -166,76 +175,11 @@ def _writable_now(sub):
     return transport
 
 
-def _requests_answered_where_read() -> None:
-    import caproto as ca
-    from caproto.asyncio import server
-    from caproto.server.common import DisconnectedCircuit, LoopExit
-
-    async def answer(self, command) -> None:
-        self._answering = True
-        try:
-            response = await self._command_queue_iteration(command)
-            if response is not None:
-                await self.send(*response)
-        finally:
-            self._answering = False
-
-    async def command_queue_loop(self) -> None:
-        """Answer the queued requests in order (see the module's docstring, 5).
-        caproto's ``_wake_new_command`` is not called: nothing in caproto waits on it."""
-        self.write_event.set()
-        try:
-            while True:
-                await answer(self, await self.command_queue.get())
-        except DisconnectedCircuit:
-            await self._on_disconnect()
-            self.circuit.disconnect()
-            await self.context.circuit_disconnected(self)
-        except (self.TaskCancelled, LoopExit):
-            pass
-        except RuntimeError:
-            if not asyncio.get_running_loop().is_closed():
-                raise
-
-    async def recv(self) -> None:
-        """Read requests; answer each here when nothing is queued or being answered."""
-        try:
-            received = await self.client.recv(4096)
-        except OSError:
-            received = []
-        commands, _ = self.circuit.recv(received)
-        for command in commands:
-            if (command is not ca.DISCONNECTED and not getattr(self, "_answering", True)
-                    and self.command_queue.empty()):
-                try:
-                    await answer(self, command)
-                except (DisconnectedCircuit, LoopExit):
-                    self.command_queue.put_nowait(ca.DISCONNECTED)   # ends the queue's task
-                    await self._on_disconnect()
-                    raise DisconnectedCircuit() from None
-                continue
-            try:
-                self.command_queue.put_nowait(command)
-            except self.QueueFull:
-                self.log.warning("Circuit %r has a large backlog of received commands, "
-                                 "evidently cannot keep with a fast client. Disconnecting "
-                                 "circuit to avoid letting consume all available memory.", self)
-                await self._on_disconnect()
-                raise DisconnectedCircuit() from None
-        if not received:
-            await self._on_disconnect()
-            raise DisconnectedCircuit()
-
-    server.VirtualCircuit.command_queue_loop = command_queue_loop
-    server.VirtualCircuit.recv = recv
-
-
 FIXES = {
     "publish cache by data type name": _publish_cache_by_name,
     "a set event returns at once": _set_event_returns_at_once,
     "monitor updates sent without waiting": _monitor_updates_without_waiting,
     "an update encoded once for every client": _fan_out_encoded_once,
-    "a request answered where it was read": _requests_answered_where_read,
 }
 _applied: list[str] = []
 
