@@ -138,6 +138,8 @@ def _fan_out_encoded_once() -> None:
         transport = _writable_now(sub)
         if encoded is None or transport is None:
             return await queue_for_circuit(self, sub_spec, sub, metadata, values, flags)
+        if sub not in self.subscriptions.get(sub_spec, ()):
+            return      # cancelled since this update was queued: caproto drops it at sending
         data_count = sub.data_count or len(values)
         key = (sub.data_type, data_count)
         if key not in encoded:

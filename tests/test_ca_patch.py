@@ -277,3 +277,35 @@ def test_text_monitors_get_their_bytes():
     values = asyncio.run(asyncio.wait_for(run(), 30))
     assert bytes(np.asarray(values[-1], dtype=np.uint8)).rstrip(b"\0").decode() == \
         "héllo, monitors"
+
+
+def test_no_update_reaches_a_client_after_its_monitor_is_cancelled():
+    """An update queued for a new monitor that is cancelled before it goes out is dropped
+    (a client given an update for a subscription it ended breaks off the circuit)."""
+    from caproto._data import SubscriptionUpdate
+    group = _group("PATCH:GONE:")
+    names = ["PATCH:GONE:FIRST", "PATCH:GONE:SECOND"]
+
+    async def run() -> tuple[list, list, bool]:
+        async with serving(group) as ctx:
+            monitors = await asyncio.to_thread(Monitors, names)
+            try:
+                await _until(lambda: all(monitors.values(n) for n in names), "first updates")
+                circuit, = ctx.circuits
+                sub_spec, (sub,) = next((spec, subs) for spec, subs in circuit.subscriptions.items()
+                                        if spec.db_entry is group.first)
+                await asyncio.to_thread(monitors.keep[0][0].clear)       # the client cancels
+                await _until(lambda: not ctx.subscriptions[sub_spec], "the cancel")
+                metadata, values = await group.first._read(sub.data_type)
+                await ctx.subscription_queue.put(
+                    SubscriptionUpdate((sub_spec,), metadata, values, 0, sub))
+                await group.second.write(7.0)
+                await _until(lambda: len(monitors.values(names[1])) == 2, "the next update")
+                return monitors.values(names[0]), monitors.values(names[1]), circuit.connected
+            finally:
+                monitors.close()
+
+    first, second, connected = asyncio.run(asyncio.wait_for(run(), 30))
+    assert [list(v) for v in first] == [[0]]
+    assert [list(v) for v in second] == [[0.0], [7.0]]
+    assert connected
