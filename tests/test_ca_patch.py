@@ -157,7 +157,7 @@ def test_an_update_is_encoded_once_for_all_clients(monkeypatch):
     big = "x" * 70_000                      # over 0xffff bytes: an extended header
 
     async def run() -> list:
-        async with serving(group) as ctx:
+        async with serving(group):
             clients = [await asyncio.to_thread(Monitors, names, data_type)
                        for data_type in ("native", "native", "time")]
             try:
@@ -240,7 +240,7 @@ def test_monitors_follow_every_value_of_a_fast_pv_in_order():
     name = "PATCH:FAST:FIRST"
 
     async def run() -> list[list]:
-        async with serving(group) as ctx:
+        async with serving(group):
             clients = [await asyncio.to_thread(Monitors, [name]) for _ in range(3)]
             try:
                 await _until(lambda: all(c.values(name) for c in clients), "first updates")
@@ -264,7 +264,7 @@ def test_text_monitors_get_their_bytes():
     name = "PATCH:TEXT:TEXT"
 
     async def run() -> list:
-        async with serving(group) as ctx:
+        async with serving(group):
             monitors = await asyncio.to_thread(Monitors, [name])
             try:
                 await _until(lambda: monitors.values(name), "the first update")
