@@ -128,6 +128,7 @@ def _fan_out_encoded_once() -> None:
 
     async def _subscription_queue_iteration(self, sub_specs, metadata, values, flags, sub):
         self._encoded = {}         # (data type, count) -> (header, payload) of this update
+        self._encoded_for_one = sub is not None     # a new monitor's first update
         try:
             await each_update(self, sub_specs, metadata, values, flags, sub)
         finally:
@@ -138,7 +139,7 @@ def _fan_out_encoded_once() -> None:
         transport = _writable_now(sub)
         if encoded is None or transport is None:
             return await queue_for_circuit(self, sub_spec, sub, metadata, values, flags)
-        if sub not in self.subscriptions.get(sub_spec, ()):
+        if self._encoded_for_one and sub not in self.subscriptions.get(sub_spec, ()):
             return      # cancelled since this update was queued: caproto drops it at sending
         data_count = sub.data_count or len(values)
         key = (sub.data_type, data_count)
