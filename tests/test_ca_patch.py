@@ -309,3 +309,55 @@ def test_no_update_reaches_a_client_after_its_monitor_is_cancelled():
     assert [list(v) for v in first] == [[0]]
     assert [list(v) for v in second] == [[0.0], [7.0]]
     assert connected
+
+
+def test_many_clients_of_a_real_ioc_follow_a_job_to_the_end(ioc):
+    """The script server with the fixes: pyepics monitors (DBR_TIME and DBR_CTRL, as
+    camonitor and display managers ask) and caproto monitors (native and DBR_TIME) of
+    JOB:PROGRESS all follow a job to 100 %, in order, each on its own subscription."""
+    import textwrap
+
+    import epics
+
+    from ca import put_checked
+    from conftest import add, wait_for
+
+    name = ioc.pv("JOB:PROGRESS")
+    seen: dict[str, list] = {}
+    pyepics = []
+    for form in ("time", "ctrl", "time"):
+        values = seen.setdefault(f"pyepics {form} {len(pyepics)}", [])
+        pyepics.append(epics.PV(name, auto_monitor=True, form=form,
+                                callback=lambda value=None, values=values, **_:
+                                values.append(float(value))))
+    caproto_clients = [Monitors([name]), Monitors([name], data_type="time")]
+    try:
+        wait_for(lambda: all(seen.values()) and all(c.values(name) for c in caproto_clients),
+                 what="first updates")
+        script = textwrap.dedent("""\
+            import time
+            from scriptserver.jobs.api import progress
+            for i in range(1, 21):
+                time.sleep(0.02)
+                progress(i, 20)
+            """)
+        add(ioc, {"script": script})
+        put_checked(ioc.pv("QUEUE:START"), 1)
+        # the job's end resets JOB:PROGRESS to 0: wait for 100 to have been seen
+        wait_for(lambda: all(100.0 in v for v in seen.values())
+                 and all(100.0 in _numbers(c.values(name)) for c in caproto_clients),
+                 timeout=20, what="every client at 100 %")
+    finally:
+        for pv in pyepics:
+            pv.disconnect()
+        for client in caproto_clients:
+            client.close()
+    for client, values in [*seen.items(),
+                           *((f"caproto {k}", _numbers(c.values(name)))
+                             for k, c in enumerate(caproto_clients))]:
+        run = values[1:values.index(100.0) + 1]           # from the first update to 100
+        assert run == sorted(run) and run[-1] == 100.0, f"{client}: {values}"
+
+
+def _numbers(data: list) -> list[float]:
+    return [float(np.asarray(d).ravel()[0]) for d in data]
