@@ -30,6 +30,13 @@ record(waveform, "$(P)TEXT") {
 BLOCK = 20
 
 
+def accepted(name: str, value: int) -> None:
+    """One put with callback through caproto's client, which raises with the server's words
+    when the put is refused: a refused put must not be what the table times."""
+    from caproto.sync.client import write
+    write(name, value, notify=True, timeout=10, repeater=False)
+
+
 def timed(operation: Callable[[], object], count: int) -> list[float]:
     out = []
     for _ in range(count):
@@ -68,6 +75,7 @@ def measure(root: Path, quick: bool) -> list[Row]:
     if state.get(as_string=True, use_monitor=False) != "STOPPED":
         raise RuntimeError("the queue should be stopped for QUEUE:STOP to be a no-op")
 
+    accepted(ioc.pv("QUEUE:STOP"), 1)
     rows = []
     ours, theirs = compare(lambda: stop.put(1, wait=True, timeout=5),
                            lambda: ctrl.put(1, wait=True, timeout=5), count)
@@ -76,7 +84,7 @@ def measure(root: Path, quick: bool) -> list[Row]:
     ours, theirs = compare(lambda: length.get(use_monitor=False, timeout=5),
                            lambda: longin.get(use_monitor=False, timeout=5), count)
     rows.append(samples("caget status (QUEUE:LEN vs longin)", ours, baseline=theirs)
-                .ratio_within(2, 5))
+                .ratio_within(1.5, 2))
     ours, theirs = compare(lambda: error.get(as_string=True, use_monitor=False, timeout=5),
                            lambda: waveform.get(as_string=True, use_monitor=False, timeout=5),
                            count)
@@ -85,10 +93,11 @@ def measure(root: Path, quick: bool) -> list[Row]:
     watched = [Watch(ioc.pv("QUEUE:MODE")), Watch(c_ioc.pv("CTRL"))]
     mode, original = connect(ioc.pv("QUEUE:MODE")), None
     original = mode.get(use_monitor=False)
+    accepted(ioc.pv("QUEUE:MODE"), original)
     ours, theirs = compare(toggling(mode, (1, 0)), toggling(ctrl, (1, 0)), count // 5, block=20)
     mode.put(original, wait=True)
     rows.append(samples("put with callback, monitored (QUEUE:MODE vs longout)", ours,
-                        baseline=theirs).ratio_within(2, 5)
+                        baseline=theirs).ratio_within(1.5, 5)
                 .note("the client monitors the PV it writes, and the value changes each put"))
     for watch in watched:
         watch.close()

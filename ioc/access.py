@@ -12,6 +12,7 @@ this and apply the answer.
 """
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass
 from enum import Enum, IntEnum
@@ -120,6 +121,7 @@ def level(policy: Policy, peer: str, user: str) -> Level:
     return max((r.level for r in policy.rules if r.matches(address, user)), default=Level.NONE)
 
 
+@functools.lru_cache(maxsize=4096)      # asked on every CA read and write: a pure function
 def rights(policy: Policy, peer: str, user: str, need: Need, session: bool) -> Rights:
     """What this client may do with a PV of this need, given whether it has a session."""
     granted = level(policy, peer, user)

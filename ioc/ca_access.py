@@ -18,6 +18,7 @@ tests/test_access_ca.py pins this to the caproto version in setup.py.
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable
 
 from caproto import AccessRights
@@ -27,6 +28,7 @@ from .access import Need, Rights, Who
 from .gate import ACTING
 
 
+@functools.lru_cache(maxsize=64)
 def ca_rights(rights: Rights) -> AccessRights:
     bits = AccessRights.NO_ACCESS
     if rights.read:

@@ -29,7 +29,7 @@ import time
 from typing import Any
 
 import numpy as np
-from caproto import AlarmSeverity, AlarmStatus, CaprotoValueError, ChannelType
+from caproto import AlarmSeverity, AlarmStatus, CaprotoValueError, ChannelType, SkipWrite
 from caproto.server import PVGroup, pvproperty
 from caproto.server.server import PvpropertyCharRO
 
@@ -151,6 +151,8 @@ def _getter(pv: PV):
 def _putter(pv: PV):
     async def put(group: "ScriptServerPVs", instance, value):
         await group.service.act(pv, value, who=ACTING.get())
+        if pv.view is not None and group._published.get(pv.name) == value:
+            raise SkipWrite         # the action has shown it already: monitors get it once
         return "" if pv.name in NOT_KEPT else value
     return put
 

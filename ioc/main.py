@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from scriptserver.db.guard import StoreDamaged
 
-    from . import ca_access, pva, rows
+    from . import ca_access, ca_patch, pva, rows
     from .pvs import PVS
     rows.resize(PVS, config.rows)             # before the PV group is built from the table
     from .group import ScriptServerPVs
@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     interfaces = serve_on(config.interfaces)
     quiet_refusals()
     transport.no_delay_on_connections()
+    ca_patch.apply()                   # before any PV exists: one fix is in their class
     ca_access.use_peer_addresses()
     try:
         service = ScriptServer(config)

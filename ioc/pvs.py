@@ -9,6 +9,7 @@ named here exists. README's PV table is generated from this table
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 from enum import Enum
 from typing import Any
 
@@ -64,7 +65,7 @@ class PV:
     hexed: bool = False             # control PV taking zlib-compressed hex JSON (IBEX clients)
     choices: str | None = None      # enums whose strings change: the StatusView property
 
-    @property
+    @cached_property                   # group.publish asks every PV at every change
     def topics(self) -> tuple[Topic, ...]:
         return (self.topic,) if isinstance(self.topic, Topic) else tuple(self.topic or ())
 

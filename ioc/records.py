@@ -10,7 +10,9 @@ them when a PV is given a record type. caproto's defaults are changed here:
   ``cset`` then refused, now and then, with "DISP is set";
 - ``.STAT`` is a CA enum of at most 16 strings, so a status past them (``UDF``, 17,
   which an unknown NaN value carries) is shown there as ``SOFT``: caproto would
-  otherwise fail the read. The value's own alarm (``DBR_TIME``) keeps ``UDF``.
+  otherwise fail the read. The value's own alarm (``DBR_TIME``) keeps ``UDF``;
+- the alarm fields are written when the alarm changes, as a C record posts them,
+  not at every write of the value (caproto's way: four field writes per put).
 """
 from __future__ import annotations
 
@@ -70,6 +72,11 @@ async def _publish_alarm(self, flags) -> None:
     alarm = self._alarm
     status = alarm.status if int(alarm.status) < len(self.alarm_status.enum_strings) \
         else AlarmStatus.SOFT
+    shown = (alarm.must_acknowledge_transient, alarm.severity_to_acknowledge, status,
+             alarm.severity)
+    if getattr(self, "_alarm_shown", None) == shown:
+        return          # caproto calls this at every value write: four field writes each time
+    self._alarm_shown = shown
     await self.alarm_acknowledge_transient.write(alarm.must_acknowledge_transient)
     await self.alarm_acknowledge_severity.write(alarm.severity_to_acknowledge)
     await self.alarm_status.write(status)

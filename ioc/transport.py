@@ -9,7 +9,9 @@ IOC (rsrv) sets TCP_NODELAY; this does the same by creating the listening
 socket with IPPROTO_TCP.
 
 caproto also holds a monitor update up to 10 ms to batch it with the next one
-under load; 1 ms keeps the batching and most of the latency.
+under load; 1 ms keeps the batching and most of the latency. (ioc/ca_patch.py
+replaces that sender with one that never waits on a timer; the setting matters
+only where those fixes are not applied, on a caproto other than the pinned one.)
 """
 from __future__ import annotations
 

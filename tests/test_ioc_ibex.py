@@ -38,6 +38,30 @@ def test_scalar_pvs_carry_the_record_fields_ibex_reads(ioc):
         assert len(get(ioc.pv(pv.name + ".DESC"))) <= 40
 
 
+def test_a_put_is_posted_once_and_alarm_fields_only_when_the_alarm_changes(ioc):
+    """As a C record: a monitor of the PV gets one update per put (caproto wrote it twice:
+    the action's new state, then the put's value), and a monitor on .SEVR hears of a new
+    severity, not of every value."""
+    seen: list = []
+    values: list = []
+    severity = epics.PV(ioc.pv("QUEUE:MODE.SEVR"), callback=lambda value=None, **_:
+                        seen.append(value), form="native")
+    mode = epics.PV(ioc.pv("QUEUE:MODE"), callback=lambda value=None, **_: values.append(value),
+                    form="native")
+    try:
+        wait_for(lambda: seen and values, what="the first updates")
+        for value in (1, 0, 1, 0):
+            put_checked(ioc.pv("QUEUE:MODE"), value)
+        wait_for(lambda: len(values) >= 5, what="every new mode")
+        assert values == [0, 1, 0, 1, 0]
+        assert seen == [0]                                  # NO_ALARM, once
+        assert get(ioc.pv("QUEUE:MODE.SEVR")) == "NO_ALARM"
+        assert get(ioc.pv("JOB:REMAINING.SEVR")) == "INVALID"    # a changed alarm is shown
+    finally:
+        severity.disconnect()
+        mode.disconnect()
+
+
 def test_disp_reads_zero_every_time_with_both_clients(ioc):
     """caproto used to send DISP=0 as an empty payload (a client then reads a stale byte)."""
     for _ in range(25):
