@@ -99,6 +99,13 @@ def lazy_channel(dtype: ChannelType) -> type:
     return type("Lazy" + base.__name__, (CurrentForNewMonitors, base), {})
 
 
+@functools.lru_cache(maxsize=256)
+def shown_by(topics: frozenset[Topic]) -> tuple[PV, ...]:
+    """The PVs a change of these topics republishes, in the table's order (small first:
+    the table lists them before the large ones' builds, which come after the put)."""
+    return tuple(pv for pv in PVS if not topics.isdisjoint(pv.topics))
+
+
 def attr_name(pv: PV) -> str:
     return pv.name.lower().replace(":", "_")
 
@@ -180,15 +187,14 @@ class _Base(PVGroup):
         self._written: dict[str, float] = {}
         self._held: dict[str, PV] = {}
         self._releasing: asyncio.Task | None = None
+        self.channels = {pv.name: getattr(self, attr_name(pv)) for pv in PVS}
         for pv in PVS:
-            ca_access.guard(getattr(self, attr_name(pv)), need_of(pv.name, pv.action is not None),
+            ca_access.guard(self.channels[pv.name], need_of(pv.name, pv.action is not None),
                             service.gate.rights)
 
     async def publish(self, topics: set[Topic]) -> None:
         now = time.time()                        # what a large PV shows is as of this change
-        for pv in PVS:
-            if topics.isdisjoint(pv.topics):
-                continue
+        for pv in shown_by(frozenset(topics)):
             if pv.lazy:
                 self._stale[pv.name] = self._mirror_stale[pv.name] = (pv, now)
             elif self._period and topics.intersection(pv.topics) <= FAST \
@@ -257,7 +263,7 @@ class _Base(PVGroup):
             await asyncio.sleep(FLUSH_AFTER)    # let the put that made them stale complete first
             while True:
                 due = [stale for stale in self._stale.values()
-                       if watched(getattr(self, attr_name(stale[0])))]
+                       if watched(self.channels[stale[0].name])]
                 if not due:
                     return
                 for pv, _ in due:
@@ -301,7 +307,7 @@ class _Base(PVGroup):
                             if alarm[0] else {"status": AlarmStatus.NO_ALARM,
                                               "severity": AlarmSeverity.NO_ALARM})
         wire = np.asarray(value, dtype=np.int32) if pv.kind == "longs" else value
-        channel = getattr(self, attr_name(pv))
+        channel = self.channels[pv.name]
         await channel.write(wire, verify_value=False, **metadata)
         if mirror:
             for face in self.mirrors:        # the same value, time and alarm on every face
@@ -330,7 +336,7 @@ class _Base(PVGroup):
         """Change an enum's strings (before a value that is one of the new ones)."""
         if self._published.get(pv.name + ".choices") != choices:
             self._published[pv.name + ".choices"] = choices
-            await getattr(self, attr_name(pv)).write_metadata(enum_strings=choices)
+            await self.channels[pv.name].write_metadata(enum_strings=choices)
 
 
 ScriptServerPVs = type(PVGroup)("ScriptServerPVs", (_Base,),

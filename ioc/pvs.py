@@ -9,8 +9,8 @@ named here exists. README's PV table is generated from this table
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import cached_property
 from enum import Enum
+from functools import cached_property
 from typing import Any
 
 from scriptserver.jobs.states import QUEUE_MODES, WHEN_EMPTY, QueueState, State
