@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from .harness import (ScriptServerIOC, Watch, children, children_cpu_seconds, connect,
-                      cpu_seconds, script, wait_for_lines, wait_until)
+                      cpu_seconds, script, text, wait_for_lines, wait_until)
 from .report import Row, samples, single
 
 FIRST_LINE = "import time; open({path}, 'a').write(f'{{time.monotonic()!r}}\\n')"
@@ -42,12 +42,30 @@ def python_rate(count: int) -> float:
     return count / (time.monotonic() - t0)
 
 
+def log_in(ioc: ScriptServerIOC) -> None:
+    """Writes need a login, as for any user: ``caput -S P:AUTH:LOGIN "$(caget -t -S P:TOKEN)"``."""
+    token = connect(ioc.pv("TOKEN")).get(as_string=True, timeout=10)
+    connect(ioc.pv("AUTH:LOGIN")).put(text(token), wait=True, timeout=10)
+
+
+def refused(ioc: ScriptServerIOC) -> str:
+    """P:ERROR's words: why a put was refused (pyepics' put reports success regardless)."""
+    return connect(ioc.pv("ERROR")).get(as_string=True, timeout=10) or "(P:ERROR is empty)"
+
+
 def start_latency(ioc: ScriptServerIOC, root: Path,
                   count: int) -> tuple[list[float], list[float]]:
-    """(put -> the job's first line, put -> put completed) per job."""
+    """(put -> the job's first line, put -> put completed) per job, with the queue running
+    and idle (``when_empty`` KEEP_RUNNING: it waits for jobs)."""
     add = connect(ioc.pv("QUEUE:ADD"))
     state = Watch(ioc.pv("STATE"), as_string=True)
+    queue = Watch(ioc.pv("QUEUE:STATE"), as_string=True)
     connect(ioc.pv("QUEUE:START")).put(1, wait=True)
+    try:
+        queue.wait_value("RUNNING", timeout=10)
+    except TimeoutError:
+        raise RuntimeError(f"the queue did not start: {refused(ioc)}") from None
+    queue.close()
     marks = root / f"first-lines-{time.monotonic_ns()}.txt"
     job = json.dumps({"script": script(FIRST_LINE, path=marks), "name": "first line"})
     out, puts = [], []
@@ -56,7 +74,10 @@ def start_latency(ioc: ScriptServerIOC, root: Path,
         t0 = time.monotonic()
         add.put(job, wait=True, timeout=10)
         put = time.monotonic()
-        lines = wait_for_lines(marks, i + 1)
+        try:
+            lines = wait_for_lines(marks, i + 1, timeout=10)
+        except TimeoutError:
+            raise RuntimeError(f"job {i + 1} did not run; P:ERROR: {refused(ioc)}") from None
         running = state.wait_value("RUNNING", after=t0)
         state.wait_value("IDLE", after=running)     # ended: the next starts from idle
         if i >= 3:
@@ -97,6 +118,7 @@ def measure(root: Path, quick: bool) -> list[Row]:
     baseline = python_first_line(10 if quick else 30)
     baseline_rate = python_rate(20 if quick else 50)
     ioc = ScriptServerIOC(root).start()
+    log_in(ioc)
     latency, puts = start_latency(ioc, root, starts)
     rate, seconds, spent = throughput(ioc, root, batch)
     return [
