@@ -88,7 +88,8 @@ class ScriptServer:
         self.admission = Admission(self.commands, self.scripts, self.blocks.current,
                                    self.limits.jobs_per_add)
         self.estimator = Estimator(self.store, self.commands)
-        self.runner = JobRunner(config.preload, self._on_job_event, config.abort_grace)
+        self.runner = JobRunner(config.preload, self._on_job_event, config.abort_grace,
+                                config.spare_process)
         self.serialized = Serialized()
         self.status = StatusView(self.manager, self.commands, self.serialized, self.notes)
         self.gate = self.status.gate = Gate(config.access, config.prefix)
