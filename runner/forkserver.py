@@ -150,6 +150,7 @@ def reap_any(exited: Callable[[int, int], None] = lambda pid, status: None) -> N
             return
         if RUNNING.pop(pid, None) is not None:
             exited(pid, status)
+            SPARE.job_exited()
         else:
             SPARE.reaped(pid)                   # a spare that died is replaced, never used
 

@@ -4,8 +4,11 @@ Starting a job is then one message to a process that already runs: the fork serv
 passes the job's channel and output pipe to the spare, and the spare becomes the job.
 The spare has done everything a freshly forked job does first (its own session and
 process group, signals as a fresh Python has them, death with the fork server); it
-runs none of a job's code until it is given one. A spare is used once: the fork server
-forks the next as soon as it has handed this one over.
+runs none of a job's code until it is given one. A spare is used once. The next is
+forked when the job that took it has exited, or REPLACE_AFTER seconds after it took it
+if that comes first: not while the job starts, whose first lines would share the CPU
+with the fork, and in the time the IOC takes to record the job's end, so it is there
+for the next job of a busy queue.
 
 While it waits, the spare carries the name ``tree.SPARE_NAME`` (from the instant of
 the fork: the fork server takes that name for the fork, then its own back), so that
@@ -28,6 +31,7 @@ from typing import Callable
 
 from . import tree
 
+REPLACE_AFTER = 0.05        # s after a spare became a job, at the latest, the next is forked
 YOUNG = 1.0                 # s: a spare that dies younger than this makes the next one wait
 FIRST_DELAY = 0.05          # s to wait before replacing a spare that died young; doubled ...
 MAX_DELAY = 10.0            # ... each time again, up to this
@@ -81,7 +85,13 @@ class Spare:
         finally:
             sock.close()
         self._delay = 0.0
+        self.due = time.monotonic() + REPLACE_AFTER
         return pid
+
+    def job_exited(self) -> None:
+        """A job's process has exited: the next spare is due now (if none is there)."""
+        if not self._delay:
+            self.due = min(self.due, time.monotonic())
 
     def reaped(self, pid: int) -> bool:
         """Whether ``pid``, reaped by the fork server, was the spare (then it is replaced)."""
