@@ -9,6 +9,7 @@ naming the job and listing every problem.
 from __future__ import annotations
 
 import asyncio
+import weakref
 from typing import Any, Callable, TypeVar
 
 from scriptserver.commands.blockcheck import job_block_problems
@@ -33,6 +34,19 @@ class Admission:
         self.scripts = scripts
         self.block_names = block_names      # the IBEX block server's, None when unknown
         self.jobs_per_add = jobs_per_add
+        # script jobs found clean, by id(spec): (the spec, the library's generation then)
+        self._clean: dict[int, tuple[weakref.ref, int]] = {}
+
+    def found_clean(self, spec: JobSpec) -> bool:
+        """Whether this script job (its text, its params) was checked and found clean
+        against the command descriptions as they still are: the job process need not run
+        the same check again before it runs the script (see runner/worker.py)."""
+        kept = self._clean.get(id(spec))
+        return kept is not None and kept[0]() is spec and kept[1] == self.commands.generation
+
+    def _remember_clean(self, spec: JobSpec, generation: int) -> None:
+        key = id(spec)
+        self._clean[key] = (weakref.ref(spec, lambda _: self._clean.pop(key, None)), generation)
 
     def review(self, spec: JobSpec) -> Review:
         """Every static problem of a job (the one path: queue, edit, pre-run, VALIDATE)."""
@@ -89,9 +103,12 @@ class Admission:
         return problems
 
     def _checked(self, spec: JobSpec) -> tuple[NewJob, Review]:
+        generation = self.commands.generation       # before: a reload meanwhile voids it
         found = self.review(spec)
         if found.problems:
             raise RequestRefused(found.refusal())
+        if spec.kind == "script":                  # a script_file may change before it runs
+            self._remember_clean(spec, generation)
         return NewJob(spec, pausable=bool(found.details.get("pausable"))), found
 
     def parse(self, value: str) -> tuple[list[JobSpec], Where, str | None]:

@@ -249,6 +249,8 @@ class ScriptServer:
         if job.kind != "command":       # checked again in the job process, against these
             payload["command_descriptions"] = self.commands.describe()
             payload["script_name"] = job.spec.body.get("script_file", "the script")
+            # unless this very check was passed against these same descriptions already
+            payload["checked"] = self.admission.found_clean(job.spec)
         return payload
 
     async def _show_validation(self, result: dict[str, Any]) -> None:

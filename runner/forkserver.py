@@ -22,6 +22,7 @@ everything below it and exits.
 """
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import os
@@ -90,17 +91,18 @@ def child(keep_out: list[socket.socket], job_fds: tuple[int, int] | None,
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.close(devnull)
+        sys.stdout.reconfigure(line_buffering=True)     # once they are the job's output
+        sys.stderr.reconfigure(line_buffering=True)
+        from scriptserver.runner import worker
         if job_fds is None:
             assert spare_sock is not None
+            rehearse(worker)
             job_fds = spare.wait_for_job(spare_sock)
             tree.set_name(OWN_NAME)             # a job's process now, named as a fresh one
         channel_fd, output_fd = job_fds
         os.dup2(output_fd, 1)
         os.dup2(output_fd, 2)
         os.close(output_fd)
-        sys.stdout.reconfigure(line_buffering=True)
-        sys.stderr.reconfigure(line_buffering=True)
-        from scriptserver.runner import worker
         code = worker.main(channel_fd)
     except BaseException:  # noqa: BLE001
         traceback.print_exc()
@@ -110,6 +112,16 @@ def child(keep_out: list[socket.socket], job_fds: tuple[int, int] | None,
             sys.stderr.flush()
         finally:
             os._exit(code)
+
+
+def rehearse(worker) -> None:
+    """In a spare: worker.rehearse, whose failure is said (in the IOC's log) but does not
+    stop the spare from taking a job."""
+    try:
+        worker.rehearse()
+    except Exception:  # noqa: BLE001 - only a head start is lost
+        print("the spare job process could not rehearse a job's start:", file=sys.stderr)
+        traceback.print_exc()
 
 
 RUNNING: dict[int, int] = {}                  # pid (= process group) -> job id
@@ -224,6 +236,8 @@ def main() -> None:
     errors = preload(["scriptserver.runner.worker", "scriptserver.commands.loader",
                       "scriptserver.commands.validate", "scriptserver.commands.checks",
                       "scriptserver.runner.script_env"] + json.loads(sys.argv[2]))
+    # what the preload made stays put: no collection in a job writes to (so copies) its pages
+    gc.freeze()
     spares = sys.argv[3:4] != ["no-spare"]
     if spares:
         SPARE.make([control])                   # ready for the first job
