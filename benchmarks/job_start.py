@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from .harness import (ScriptServerIOC, Watch, children, children_cpu_seconds, connect,
-                      cpu_seconds, script, text, wait_for_lines, wait_until)
+                      cpu_seconds, script, wait_for_lines, wait_until)
 from .report import Row, samples, single
 
 FIRST_LINE = "import time; open({path}, 'a').write(f'{{time.monotonic()!r}}\\n')"
@@ -45,12 +45,6 @@ def python_rate(count: int) -> float:
     for _ in range(count):
         subprocess.run([sys.executable, "-c", "pass"], check=True)
     return count / (time.monotonic() - t0)
-
-
-def log_in(ioc: ScriptServerIOC) -> None:
-    """Writes need a login, as for any user: ``caput -S P:AUTH:LOGIN "$(caget -t -S P:TOKEN)"``."""
-    token = connect(ioc.pv("TOKEN")).get(as_string=True, timeout=10)
-    connect(ioc.pv("AUTH:LOGIN")).put(text(token), wait=True, timeout=10)
 
 
 def refused(ioc: ScriptServerIOC) -> str:
@@ -150,8 +144,6 @@ def measure(root: Path, quick: bool) -> list[Row]:
     baseline_rate = python_rate(20 if quick else 50)
     spare = ScriptServerIOC(root, "spare").start()
     fresh = ScriptServerIOC(root, "fresh", spare_process=False).start()
-    for ioc in (spare, fresh):
-        log_in(ioc)
     timed = [Starts(spare, root), Starts(fresh, root)]
     alternating(timed, starts)
     for each in timed:
