@@ -181,9 +181,8 @@ class JobRunner:
             return None
         try:
             return self._ask(forkserver, running, payload)
-        except (OSError, LauncherDied) as err:
-            log.info("job %s: asked for again once the launcher is there (%s)",
-                     running.job_id, err)
+        except Exception as err:  # noqa: BLE001 - _run asks again, and reports what fails
+            log.info("job %s: its process is asked for again (%s)", running.job_id, err)
             return None
 
     @staticmethod
