@@ -246,11 +246,13 @@ class ScriptServer:
                                    "command_folders": [str(f) for f in self.config.commands],
                                    "script_folders": [str(f) for f in self.config.scripts],
                                    "line_interval": self.config.line_interval}
-        if job.kind != "command":       # checked again in the job process, against these
-            payload["command_descriptions"] = self.commands.describe()
+        if job.kind != "command":
             payload["script_name"] = job.spec.body.get("script_file", "the script")
-            # unless this very check was passed against these same descriptions already
-            payload["checked"] = self.admission.found_clean(job.spec)
+            if self.admission.found_clean(job.spec):
+                # checked against these very descriptions already: it needs their names only
+                payload.update(checked=True, command_names=self.commands.names())
+            else:                       # checked again in the job process, against these
+                payload["command_descriptions"] = self.commands.describe()
         return payload
 
     async def _show_validation(self, result: dict[str, Any]) -> None:

@@ -214,6 +214,7 @@ def prepare_script(source: str, filename: str, params: dict, payload: dict[str, 
     source = tags.rewrite(source)
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     described = {c["name"]: c for c in payload.get("command_descriptions", [])}
+    names = payload.get("command_names", list(described))    # the script can call these
     if payload.get("checked"):
         # the IOC ran this same check, on this text with these params against these same
         # command descriptions, and found it clean: not again (pyflakes: a millisecond
@@ -228,7 +229,7 @@ def prepare_script(source: str, filename: str, params: dict, payload: dict[str, 
         assert found.tree is not None
         tree = found.tree
     code = compile(tree, filename, "exec")
-    namespace = script_globals(filename, params, list(described),
+    namespace = script_globals(filename, params, names,
                                [Path(f) for f in payload.get("command_folders", [])],
                                runtime.dry_run, runtime.skipped)
     main = script_main.main_description(tree)
@@ -315,7 +316,7 @@ def run_job(payload: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
 
 
 REHEARSAL = {"job": {"id": 0, "kind": "script", "job": {"script": "rehearsed = 1\n"}},
-             "command_folders": [], "command_descriptions": [], "checked": True}
+             "command_folders": [], "command_names": [], "checked": True}
 
 
 def rehearse() -> None:
