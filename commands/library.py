@@ -55,6 +55,9 @@ class CommandLibrary:
         self._commands: dict[str, dict[str, Any]] = {}
         self._errors: dict[str, str] = {}
         self._lock = asyncio.Lock()
+        # counts the changes of the descriptions: a check of a job against them holds as
+        # long as it is the same (see ioc/admission.py, found_clean)
+        self.generation = 0
 
     # --- keeping current -------------------------------------------------------------
 
@@ -208,6 +211,7 @@ class CommandLibrary:
         changed = commands_now != self._commands or errors != self._errors
         self._commands, self._errors = commands_now, errors
         if changed:
+            self.generation += 1
             logger.info("commands: %d, files with errors: %d", len(commands_now), len(errors))
         return changed
 

@@ -9,6 +9,7 @@ naming the job and listing every problem.
 from __future__ import annotations
 
 import asyncio
+import weakref
 from typing import Any, Callable, TypeVar
 
 from scriptserver.commands.blockcheck import job_block_problems
@@ -33,6 +34,22 @@ class Admission:
         self.scripts = scripts
         self.block_names = block_names      # the IBEX block server's, None when unknown
         self.jobs_per_add = jobs_per_add
+        # script jobs found clean, by id(spec), for as long as the spec lives
+        self._clean: dict[int, _Clean] = {}
+
+    def found_clean(self, spec: JobSpec) -> bool:
+        """Whether this script job (its text, its params) was checked and found clean
+        against the command descriptions as they still are: the job process need not run
+        the same check again before it runs the script (see runner/worker.py)."""
+        kept = self._clean.get(id(spec))
+        return kept is not None and kept() is spec and kept.generation == self.commands.generation
+
+    def _remember_clean(self, spec: JobSpec, generation: int) -> None:
+        self._clean[id(spec)] = _Clean(spec, self._forget, generation)
+
+    def _forget(self, gone: "_Clean") -> None:
+        if self._clean.get(gone.key) is gone:
+            del self._clean[gone.key]
 
     def review(self, spec: JobSpec) -> Review:
         """Every static problem of a job (the one path: queue, edit, pre-run, VALIDATE)."""
@@ -89,9 +106,12 @@ class Admission:
         return problems
 
     def _checked(self, spec: JobSpec) -> tuple[NewJob, Review]:
+        generation = self.commands.generation       # before: a reload meanwhile voids it
         found = self.review(spec)
         if found.problems:
             raise RequestRefused(found.refusal())
+        if spec.kind == "script":                  # a script_file may change before it runs
+            self._remember_clean(spec, generation)
         return NewJob(spec, pausable=bool(found.details.get("pausable"))), found
 
     def parse(self, value: str) -> tuple[list[JobSpec], Where, str | None]:
@@ -126,6 +146,20 @@ class Admission:
             with _numbered(i, len(data)):
                 specs.append(parse_job(item))
         return specs, Where(**places), batch
+
+
+class _Clean(weakref.ref):
+    """A script job's spec found clean, weakly held (about 150 bytes a queued script job),
+    with the command library's generation it was checked against."""
+
+    __slots__ = ("key", "generation")
+
+    def __new__(cls, spec: JobSpec, forget: Callable, generation: int) -> "_Clean":
+        return super().__new__(cls, spec, forget)
+
+    def __init__(self, spec: JobSpec, forget: Callable, generation: int):
+        super().__init__(spec, forget)
+        self.key, self.generation = id(spec), generation
 
 
 async def off_the_loop(specs: list[JobSpec], function: Callable[..., T], *args: Any) -> T:

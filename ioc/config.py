@@ -29,6 +29,7 @@ class Config:
     scripts: list[Path]
     state_dir: Path
     preload: list[str] = field(default_factory=list)
+    spare_process: bool = True
     abort_grace: float = 3.0
     queue_mode: str = "STOP_ON_FAILURE"
     when_empty: str = "STOP"
@@ -50,6 +51,8 @@ KEYS: dict[str, tuple[Any, str, bool]] = {
     "scripts": (list, "a list of script folders", False),
     "state_dir": (str, "a folder for the store and logs", False),
     "preload": (list, "a list of module names the job launcher imports once", False),
+    "spare_process": (bool, "true or false: keep a spare job process forked ahead, so a "
+                      "job starts without a fork", False),
     "abort_grace": ((int, float), "seconds a job's cleanup gets on abort", False),
     "queue_mode": (str, " or ".join(QUEUE_MODES), False),
     "when_empty": (str, " or ".join(WHEN_EMPTY) + " (what the queue does when it has run "
@@ -117,6 +120,7 @@ def load(path: Path | None = None, *, prefix: str | None = None,
         state_dir=(here / raw["state_dir"]).resolve() if "state_dir" in raw
         else default_state_dir(prefix_value),
         preload=list(raw.get("preload", [])),
+        spare_process=raw.get("spare_process", True),
         abort_grace=float(raw.get("abort_grace", 3.0)),
         queue_mode=raw.get("queue_mode", "STOP_ON_FAILURE"),
         when_empty=raw.get("when_empty", "STOP"),

@@ -88,7 +88,8 @@ class ScriptServer:
         self.admission = Admission(self.commands, self.scripts, self.blocks.current,
                                    self.limits.jobs_per_add)
         self.estimator = Estimator(self.store, self.commands)
-        self.runner = JobRunner(config.preload, self._on_job_event, config.abort_grace)
+        self.runner = JobRunner(config.preload, self._on_job_event, config.abort_grace,
+                                config.spare_process)
         self.serialized = Serialized()
         self.status = StatusView(self.manager, self.commands, self.serialized, self.notes)
         self.gate = self.status.gate = Gate(config.access, config.prefix)
@@ -245,9 +246,13 @@ class ScriptServer:
                                    "command_folders": [str(f) for f in self.config.commands],
                                    "script_folders": [str(f) for f in self.config.scripts],
                                    "line_interval": self.config.line_interval}
-        if job.kind != "command":       # checked again in the job process, against these
-            payload["command_descriptions"] = self.commands.describe()
+        if job.kind != "command":
             payload["script_name"] = job.spec.body.get("script_file", "the script")
+            if self.admission.found_clean(job.spec):
+                # checked against these very descriptions already: it needs their names only
+                payload.update(checked=True, command_names=self.commands.names())
+            else:                       # checked again in the job process, against these
+                payload["command_descriptions"] = self.commands.describe()
         return payload
 
     async def _show_validation(self, result: dict[str, Any]) -> None:

@@ -57,6 +57,7 @@ class RunningJob:
         self._grace = 0.0
         self._kill_timer: asyncio.TimerHandle | None = None
         self._seen: dict[int, int | None] = {}   # pid -> its start time, when last seen
+        self.swept = False                       # nothing of it is left (see JobRunner._sweep)
 
     def remember(self, pids: list[int]) -> None:
         """Processes found to be the job's: known as its own even once their parent exits."""
@@ -88,16 +89,18 @@ class RunningJob:
         # request: a resume sent after it cancels it, even if the job is in a long C call.
         self.request("pause_now")
 
-    def connected(self, pid: int, writer: asyncio.StreamWriter, payload: dict[str, Any]) -> None:
-        """The process exists and its channel is open: send the job, then what was asked
-        for meanwhile (or, if it was aborted meanwhile, end it before it starts)."""
+    def connected(self, pid: int, writer: asyncio.StreamWriter, unsent: bytes = b"") -> None:
+        """The process exists and its channel is open (the job was sent into it as it was
+        asked for, but for ``unsent``): send the rest, then what was asked for meanwhile
+        (or, if it was aborted meanwhile, end it: at once if it has not started yet)."""
         self.pid, self.writer = pid, writer
         self.remember([pid])
-        if self.aborted is not None:        # aborted while forking: the job never starts
+        if self.aborted is not None:        # aborted while it was being started
             writer.close()
             self._terminate()
             return
-        writer.write((json.dumps(payload) + "\n").encode())
+        if unsent:
+            writer.write(unsent)
         for data in self._unsent:
             writer.write(data)
         self._unsent.clear()

@@ -20,8 +20,9 @@ class LauncherDied(Exception):
 class ForkServer:
     """One warm parent process and the socket to it."""
 
-    def __init__(self, preload: list[str]):
+    def __init__(self, preload: list[str], spare: bool = True):
         self.preload = preload
+        self.spare = spare              # keep a spare job process forked ahead (spare.py)
         self.sock: socket.socket | None = None
         self.process: asyncio.subprocess.Process | None = None
         self.ready: asyncio.Future = asyncio.get_running_loop().create_future()
@@ -43,7 +44,8 @@ class ForkServer:
         try:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "scriptserver.runner.forkserver", str(theirs.fileno()),
-                json.dumps(self.preload), pass_fds=[theirs.fileno()],
+                json.dumps(self.preload), "spare" if self.spare else "no-spare",
+                pass_fds=[theirs.fileno()],
                 stdin=asyncio.subprocess.DEVNULL, start_new_session=True)
         finally:
             theirs.close()
@@ -87,13 +89,14 @@ class ForkServer:
         if not self.ready.done():
             self.ready.set_exception(LauncherDied("the job launcher (fork server) did not start"))
 
-    async def fork(self, job_id: int, channel_fd: int, output_fd: int) -> int:
+    def start_job(self, job_id: int, channel_fd: int, output_fd: int) -> asyncio.Future:
+        """Ask for the job's process now (one message); the future gives its pid."""
         assert self.sock is not None
         if not self.alive:
             raise LauncherDied("the job launcher (fork server) stopped")
         future = self._forks[job_id] = _future()
         socket.send_fds(self.sock, [json.dumps({"job": job_id}).encode()], [channel_fd, output_fd])
-        return await future
+        return future
 
     def exited(self, pid: int) -> asyncio.Future:
         return self._exits.setdefault(pid, _future())

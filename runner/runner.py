@@ -1,7 +1,9 @@
 """Starts and controls job processes; turns what they report into events.
 
 Each job gets a channel (a stream socket carrying JSON lines both ways) and an
-output pipe, and is forked by a warm fork server (launcher.py, forkserver.py).
+output pipe, and is forked by a warm fork server (launcher.py, forkserver.py); as a
+rule its process is the fork server's spare, forked ahead (spare.py). The job is asked
+for and sent at once, as it is launched: it starts while the IOC publishes its start.
 A job has ended when its process has exited *and* everything it started is gone
 (its process group, and any process it started in a session of its own: see
 tree.py), so nothing of it can still be running when the next job starts.
@@ -14,10 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import logging
 import os
 import signal
 import socket
+from dataclasses import dataclass
 from typing import Any, Coroutine
 
 from . import reports, tree
@@ -35,11 +39,29 @@ READERS_TIMEOUT = 10.0      # s to read the last reports and output once the pro
                             # starved event loop takes long, and its "ended" must not be lost
 
 
+@dataclass
+class Starting:
+    """A job's process, asked for: its pid to come, the runner's end of its channel (the
+    job already sent into it, but for ``unsent``), the read end of its output pipe."""
+
+    forkserver: ForkServer
+    pid: asyncio.Future
+    channel: socket.socket
+    output_fd: int
+    unsent: bytes
+
+    def close(self) -> None:
+        self.channel.close()
+        os.close(self.output_fd)
+
+
 class JobRunner:
     """Runs one job at a time through the fork server and reports what happens."""
 
-    def __init__(self, preload: list[str], listener: Listener, abort_grace: float = 3.0):
+    def __init__(self, preload: list[str], listener: Listener, abort_grace: float = 3.0,
+                 spare: bool = True):
         self.preload = preload
+        self.spare = spare                         # a spare job process forked ahead
         self.listener = listener
         self.abort_grace = abort_grace
         self.forkserver: ForkServer | None = None
@@ -56,7 +78,7 @@ class JobRunner:
         """Start a fresh fork server; its preload errors by module."""
         # Orphans of a job whose fork server died become ours, not init's: see tree.py.
         tree.become_subreaper()
-        forkserver = ForkServer(self.preload)
+        forkserver = ForkServer(self.preload, self.spare)
         async with self._spawning:
             await forkserver.spawn()
             self._launchers = [f for f in self._launchers if f.pid is not None] + [forkserver]
@@ -95,7 +117,7 @@ class JobRunner:
             return []
         launchers = {f.pid for f in self._launchers} - {None}
         strays = [pid for launcher in launchers for pid in tree.children(launcher)
-                  if pid not in self._active]
+                  if pid not in self._active and not tree.is_spare(pid)]
         if orphans:
             ours = os.getsid(0)
             strays += [pid for pid in tree.children(os.getpid())
@@ -112,13 +134,15 @@ class JobRunner:
 
     async def _track(self, running: RunningJob) -> None:
         """Remember what the job has started, so that a process whose parent exits (and
-        so lands below the fork server) is still known as the job's."""
+        so lands below the fork server) is still known as the job's. (The first look is
+        after TRACK_INTERVAL: a job that short has its end swept in full anyway.)"""
         while True:
-            running.remember(self.job_processes(running))
             await asyncio.sleep(TRACK_INTERVAL)
+            running.remember(self.job_processes(running))
 
-    async def _sweep(self, running: RunningJob) -> None:
-        """Kill whatever is left of the job, until nothing is (zombies reaped)."""
+    async def _sweep(self, running: RunningJob) -> bool:
+        """Kill whatever is left of the job, until nothing is (zombies reaped); whether
+        nothing is (False: given up after GONE_TIMEOUT, and reported)."""
         signal_group(running.pid, signal.SIGKILL)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + GONE_TIMEOUT
@@ -128,11 +152,11 @@ class JobRunner:
                                        reap_own=True)
             group = running.pid > 0 and not tree.group_gone(running.pid)
             if not alive and not group:
-                return
+                return True
             if loop.time() > deadline:
                 self._error(f"job {running.job_id}: processes {alive or running.pid} are still "
                             f"there {GONE_TIMEOUT} s after being killed")
-                return
+                return False
             await asyncio.sleep(0.002)
 
     # -- running a job -------------------------------------------------------------
@@ -147,18 +171,55 @@ class JobRunner:
         running = self.job = self._new_job(job_id, self.listener)
         if self.stopping is not None:
             running.abort(self.abort_grace, self.stopping)
-        return self._follow(running, payload)
+        return self._follow(running, payload, self._start_now(running, payload))
+
+    def _start_now(self, running: RunningJob, payload: dict[str, Any]) -> Starting | None:
+        """The job's process asked for and the job sent, before this returns, when the
+        fork server is there (else, or if asking fails, _run asks, and reports a failure)."""
+        forkserver = self.forkserver
+        if running.aborted is not None or forkserver is None or not forkserver.alive:
+            return None
+        try:
+            return self._ask(forkserver, running, payload)
+        except Exception as err:  # noqa: BLE001 - _run asks again, and reports what fails
+            log.info("job %s: its process is asked for again (%s)", running.job_id, err)
+            return None
+
+    @staticmethod
+    def _ask(forkserver: ForkServer, running: RunningJob, payload: dict[str, Any]) -> Starting:
+        """One message to the fork server, with the job's channel and output pipe; the job
+        goes into its channel now (what does not fit the socket's buffer waits in
+        ``unsent``), so the process runs it as soon as it has it."""
+        ours, theirs = socket.socketpair()
+        out_r, out_w = os.pipe()
+        try:
+            ours.setblocking(False)
+            data = (json.dumps(payload) + "\n").encode()
+            try:
+                sent = ours.send(data)
+            except BlockingIOError:
+                sent = 0
+            pid = forkserver.start_job(running.job_id, theirs.fileno(), out_w)
+        except BaseException:
+            ours.close()
+            os.close(out_r)
+            raise
+        finally:
+            theirs.close()
+            os.close(out_w)
+        return Starting(forkserver, pid, ours, out_r, data[sent:])
 
     def _new_job(self, job_id: int, listener: Listener) -> RunningJob:
         running = RunningJob(job_id, listener, OutputLog(), lambda: [])
         running.processes = lambda: self.job_processes(running)
         return running
 
-    async def _follow(self, running: RunningJob, payload: dict[str, Any]) -> None:
+    async def _follow(self, running: RunningJob, payload: dict[str, Any],
+                      starting: Starting | None) -> None:
         outcome = failed("the job's runner stopped unexpectedly")
         launcher_died = False
         try:
-            outcome = await self._run(running, payload)
+            outcome = await self._run(running, payload, starting)
         except LauncherDied as err:
             launcher_died = True
             outcome = failed(f"{err} while the job ran; it was restarted")
@@ -172,7 +233,8 @@ class JobRunner:
                    launcher_died: bool) -> None:
         """Whatever happened: nothing of the job left, a launcher for the next, one 'ended'."""
         try:
-            await self._sweep(running)
+            if not running.swept:           # _run did not get to it: something failed
+                await self._sweep(running)
             running.stop_timer()
             if launcher_died and self.stopping is None:
                 await self.start()
@@ -189,37 +251,37 @@ class JobRunner:
                 running.done.set_result(None)
             self.listener("ended", outcome)
 
-    async def _run(self, running: RunningJob, payload: dict[str, Any]) -> dict[str, Any]:
-        if running.aborted is not None:
-            return {"status": "failed", "error": f"{running.aborted} before it started"}
-        if self.forkserver is None or not self.forkserver.alive:
-            await self.start()
-        assert self.forkserver is not None
-        forkserver = self.forkserver
-        if running.aborted is not None:
-            return {"status": "failed", "error": f"{running.aborted} before it started"}
-        ours, theirs = socket.socketpair()
-        out_r, out_w = os.pipe()
+    async def _run(self, running: RunningJob, payload: dict[str, Any],
+                   starting: Starting | None = None) -> dict[str, Any]:
+        if starting is None:
+            if running.aborted is not None:
+                return {"status": "failed", "error": f"{running.aborted} before it started"}
+            if self.forkserver is None or not self.forkserver.alive:
+                await self.start()
+            assert self.forkserver is not None
+            if running.aborted is not None:
+                return {"status": "failed", "error": f"{running.aborted} before it started"}
+            starting = self._ask(self.forkserver, running, payload)
         try:
-            pid = await forkserver.fork(running.job_id, theirs.fileno(), out_w)
-        finally:
-            theirs.close()
-            os.close(out_w)
-        exited = forkserver.exited(pid)
-        reader, writer = await asyncio.open_unix_connection(sock=ours,
+            pid = await starting.pid
+        except BaseException:
+            starting.close()
+            raise
+        exited = starting.forkserver.exited(pid)
+        reader, writer = await asyncio.open_unix_connection(sock=starting.channel,
                                                             limit=reports.MAX_REPORT_BYTES)
         self._active[pid] = running
-        running.connected(pid, writer, payload)
+        running.connected(pid, writer, starting.unsent)
         output = asyncio.StreamReader(limit=2**20)
         await asyncio.get_running_loop().connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(output), os.fdopen(out_r, "rb", 0))
+            lambda: asyncio.StreamReaderProtocol(output), os.fdopen(starting.output_fd, "rb", 0))
         readers = [self._watch(running.read_reports(reader, self.abort_grace), "its reports"),
                    self._watch(running.read_output(output), "its output")]
         tracking = self._watch(self._track(running), "what it started")
         try:
             status = await exited
             tracking.cancel()
-            await self._sweep(running)
+            running.swept = await self._sweep(running)
             await asyncio.wait(readers, timeout=READERS_TIMEOUT)
         finally:
             tracking.cancel()

@@ -24,7 +24,9 @@ import psutil
 log = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1
+PR_SET_NAME = 15
 PR_SET_CHILD_SUBREAPER = 36
+SPARE_NAME = "scriptsrv-spare"     # a spare job process's name (comm: at most 15 bytes)
 
 
 def prctl(option: int, value: int) -> bool:
@@ -42,6 +44,33 @@ def become_subreaper() -> bool:
 
 def die_with_parent(sig: int = signal.SIGTERM) -> None:
     prctl(PR_SET_PDEATHSIG, sig)
+
+
+def name(pid: int) -> str | None:
+    """The process's name (``comm``, as ``ps -o comm`` shows it); None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/comm", "rb") as f:
+            return f.read().rstrip(b"\n").decode("utf-8", "replace")
+    except OSError:
+        return None
+
+
+def set_name(text: str) -> bool:
+    """Name the calling thread (the process, when called from its main thread)."""
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl(
+            PR_SET_NAME, ctypes.c_char_p(text.encode()[:15]), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def is_spare(pid: int) -> bool:
+    """A spare job process waiting for its job (see spare.py): no job's process yet.
+
+    A spare has its name from the instant it is forked (the fork server takes the name
+    for the fork, then takes its own back), and drops it when it is given its job, before
+    any of the job runs: nothing a job starts can carry it by accident."""
+    return name(pid) == SPARE_NAME
 
 
 def children(pid: int) -> list[int]:
