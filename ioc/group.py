@@ -15,8 +15,9 @@ coalesced.
 
 What a running job changes as fast as it likes (progress, line, message, output,
 phases, and what follows from them) is written at most ``update_rate`` times a
-second per PV: the first change at once, later ones together at the end of the
-period, so the last value always arrives. A change of the job itself, of the
+second, all those PVs together (JOB:PHASE never shows a phase JOB:PHASES does not
+have yet): the first change at once, later ones at the end of the period with the
+values then, so the last value always arrives. A change of the job itself, of the
 state or of the queue is written at once.
 """
 from __future__ import annotations
@@ -181,10 +182,10 @@ class _Base(PVGroup):
         self._building: dict[str, asyncio.Future] = {}   # large PVs being built now
         self._mirroring: asyncio.Task | None = None
         self._mirror_cost = 0.0                 # s the last update of those mirrors took
-        # fast PVs: when each was last written, which wait for the end of their period
+        # a job's fast PVs: when they last went out, which wait for the end of the period
         rate = service.config.update_rate
         self._period = 1.0 / rate if rate > 0 else 0.0
-        self._written: dict[str, float] = {}
+        self._fast_written = -math.inf          # when a job's reports last went out
         self._held: dict[str, PV] = {}
         self._releasing: asyncio.Task | None = None
         self.channels = {pv.name: getattr(self, attr_name(pv)) for pv in PVS}
@@ -194,12 +195,15 @@ class _Base(PVGroup):
 
     async def publish(self, topics: set[Topic]) -> None:
         now = time.time()                        # what a large PV shows is as of this change
+        fast = bool(self._period) and topics <= FAST      # a job's report alone
+        hold = fast and self._too_soon()
+        if fast and not hold:
+            self._fast_written = time.monotonic()         # this one goes out now
         for pv in shown_by(frozenset(topics)):
             if pv.lazy:
                 self._stale[pv.name] = self._mirror_stale[pv.name] = (pv, now)
-            elif self._period and topics.intersection(pv.topics) <= FAST \
-                    and self._too_soon(pv):
-                self._held[pv.name] = pv           # written at the end of its period
+            elif hold:
+                self._held[pv.name] = pv           # written at the end of the period
             else:
                 self._held.pop(pv.name, None)
                 await self._write(pv, pv.value(self.service.status))
@@ -213,22 +217,22 @@ class _Base(PVGroup):
         elif self._mirror_stale and self._mirroring is None:
             self._mirroring = loop.create_task(self._flush_mirrors())
 
-    def _too_soon(self, pv: PV) -> bool:
-        """Whether this fast PV was written less than a period ago (or is waiting)."""
-        return pv.name in self._held or \
-            time.monotonic() - self._written.get(pv.name, -math.inf) < self._period
+    def _too_soon(self) -> bool:
+        """Whether a job's report came less than a period after the last one sent out
+        (or others wait already)."""
+        return bool(self._held) or \
+            time.monotonic() - self._fast_written < self._period
 
     async def _release(self) -> None:
-        """Write the held fast PVs, each when its period is over, with the value then."""
+        """Write the held fast PVs together when the period is over, with the values then."""
         try:
             while self._held:
-                due = min(self._written.get(name, 0.0) for name in self._held) + self._period
-                await asyncio.sleep(max(0.0, due - time.monotonic()))
-                now = time.monotonic()
-                for name, pv in list(self._held.items()):
-                    if now - self._written.get(name, -math.inf) >= self._period:
-                        del self._held[name]
-                        await self._write(pv, pv.value(self.service.status))
+                await asyncio.sleep(max(0.0, self._fast_written + self._period
+                                        - time.monotonic()))
+                self._fast_written = time.monotonic()
+                held, self._held = self._held, {}
+                for pv in held.values():
+                    await self._write(pv, pv.value(self.service.status))
         finally:
             self._releasing = None
 
@@ -299,7 +303,6 @@ class _Base(PVGroup):
         if self._published.get(pv.name, object()) == key:
             return
         self._published[pv.name] = key
-        self._written[pv.name] = time.monotonic()
         metadata: dict[str, Any] = {} if when is None else {"timestamp": when}
         if self._alarms.get(pv.name) != alarm:      # caproto publishes an alarm change apart
             self._alarms[pv.name] = alarm
