@@ -18,7 +18,8 @@ phases, and what follows from them) is written at most ``update_rate`` times a
 second, all those PVs together (JOB:PHASE never shows a phase JOB:PHASES does not
 have yet): the first change at once, later ones at the end of the period with the
 values then, so the last value always arrives. A change of the job itself, of the
-state or of the queue is written at once.
+state or of the queue is written at once, after the reports held until then (so
+PAUSED never comes before the progress the job made up to its pause).
 """
 from __future__ import annotations
 
@@ -199,6 +200,8 @@ class _Base(PVGroup):
         hold = fast and self._too_soon()
         if fast and not hold:
             self._fast_written = time.monotonic()         # this one goes out now
+        if not fast and self._held:
+            await self._release_now()       # what the job reported first is shown first
         for pv in shown_by(frozenset(topics)):
             if pv.lazy:
                 self._stale[pv.name] = self._mirror_stale[pv.name] = (pv, now)
@@ -229,12 +232,15 @@ class _Base(PVGroup):
             while self._held:
                 await asyncio.sleep(max(0.0, self._fast_written + self._period
                                         - time.monotonic()))
-                self._fast_written = time.monotonic()
-                held, self._held = self._held, {}
-                for pv in held.values():
-                    await self._write(pv, pv.value(self.service.status))
+                await self._release_now()
         finally:
             self._releasing = None
+
+    async def _release_now(self) -> None:
+        self._fast_written = time.monotonic()
+        held, self._held = self._held, {}
+        for pv in held.values():
+            await self._write(pv, pv.value(self.service.status))
 
     async def refresh(self, pv: PV) -> None:
         """Rebuild a lazy PV now if it is stale (a client is reading or subscribing). A
