@@ -171,7 +171,8 @@ def large_queue(ioc: ScriptServerIOC, size: int, count: int, empty: float) -> li
         single("  bytes per queued job", (rss - empty) * 1e6 / size, "B")
         .note(f"(VmRSS with {size:,} queued - VmRSS at start) / {size:,}: the job, its JSON "
               "where the PV shows it, the PVA table row, the store's cache"),
-        samples(f"  move one job in a {size:,}-job queue", times["move"]).under(2),
-        samples(f"  remove one job from a {size:,}-job queue", times["remove"]).under(2),
+        samples(f"  move one job in a {size:,}-job queue", times["move"])
+        .note("no target: the issue asks that a 100,000-job queue stays responsive"),
+        samples(f"  remove one job from a {size:,}-job queue", times["remove"]),
         samples(f"  caget QUEUE:LEN with {size:,} queued", read),
     ]

@@ -290,8 +290,11 @@ class _Base(PVGroup):
             started = time.monotonic()
             stale, self._mirror_stale = self._mirror_stale, {}
             for pv, when in stale.values():
+                faces = [mirror for mirror in self.mirrors if mirror.serves(pv)]
+                if not faces:                   # e.g. the :HEX forms: nothing to make
+                    continue
                 value, alarm = self._shown(pv, await self._value(pv))
-                for mirror in self.mirrors:
+                for mirror in faces:
                     await mirror.update_large(pv, value, when, alarm)
             self._mirror_cost = time.monotonic() - started
         finally:

@@ -45,7 +45,7 @@ HISTORY_COLUMNS = [("id", "INT", lambda r: r.job_id, 0), ("run", "INT", lambda r
                    ("duration", "DOUBLE", lambda r: r.duration, math.nan),
                    ("error", "STRING", lambda r: r.error, ""),
                    ("by", "STRING", lambda r: r.by, "")]
-TABLE_CHUNK = 5_000        # rows of a table built between two turns of the event loop
+TABLE_CHUNK = 1_000        # rows of a table built between two turns of the event loop
 READ_ONLY_ACF = "ASG(DEFAULT) {\n    RULE(1, READ)\n}\n"
 READ_ONLY_GROUP = "DEFAULT"
 # source PV -> (table PV, columns, what its rows are: the queued jobs or the runs shown)
@@ -103,6 +103,9 @@ class PvaFace:
         return record
 
     # -- updates from the CA side ----------------------------------------------------
+
+    def serves(self, pv: PV) -> bool:
+        return pv.name in self.records
 
     async def update_large(self, pv: PV, value: Any, timestamp: float,
                            alarm: tuple[int, int]) -> None:

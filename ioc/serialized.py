@@ -102,7 +102,7 @@ class Serialized:
         return lambda limit: fitted((j.as_json() for j in jobs), limit, QUEUE_MORE,
                                     total=len(jobs))
 
-    def prepare_queue(self, jobs: Iterable[Job], limit: int, chunk: int = 2_000):
+    def prepare_queue(self, jobs: Iterable[Job], limit: int, chunk: int = 500):
         """Make the jobs' own JSON pieces that the queue's JSON will hold, pausing (yield)
         after each ``chunk`` of them: after a start with 100,000 jobs, the first build
         makes tens of thousands, and the event loop answers clients in between."""
