@@ -8,8 +8,8 @@
 
 Run it from the repository root. Each row gives the median (p50) and p99 of what was
 measured, the baseline taken in the same run and the ratio to it where there is one,
-the target (issue 6, or issue 15 where it set a stricter one) and PASS or MISS; the numbered notes under the table say how
-each number was taken. The machine (CPU, cores, Python), the load average before and
+the target (issue 6's, or issue 15's where it set a stricter one) and PASS or MISS; the
+numbered notes under the table say how each number was taken. The machine (CPU, cores, Python), the load average before and
 after and the hypervisor's CPU steal are printed too: on a shared machine other work
 moves the numbers, so compare runs taken under the same conditions.
 
