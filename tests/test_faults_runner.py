@@ -53,7 +53,7 @@ def test_a_failed_launcher_restart_still_ends_the_job_once_and_is_reported():
 
 
 BESIDE_A_DRY_RUN = """
-import asyncio, json, os, sys
+import asyncio, json, os, sys, time
 from scriptserver.runner.runner import JobRunner
 folder = sys.argv[1]
 sys.path.insert(0, sys.argv[2])
@@ -67,7 +67,9 @@ async def main():
         __import__("pathlib").Path(folder))["script"]}}, "command_folders": []}
     task = asyncio.ensure_future(runner.launch(1, job))
     pids = []
+    deadline = time.monotonic() + 30
     while len(pids) < 3:                 # the job writes its three pids once it has them
+        assert time.monotonic() < deadline, "the job never wrote its three pids"
         await asyncio.sleep(0.01)
         if os.path.exists(os.path.join(folder, "pids")):
             pids = [int(p) for p in open(os.path.join(folder, "pids")).read().split()]
