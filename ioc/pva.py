@@ -109,9 +109,10 @@ class PvaFace:
 
     async def update_large(self, pv: PV, value: Any, timestamp: float,
                            alarm: tuple[int, int]) -> None:
-        """``update`` for a large PV: its table (100,000 rows for a long queue) is built a
-        chunk at a time, letting the event loop answer clients in between."""
-        self.update(pv, value, timestamp, alarm, tables=False)
+        """``update`` for a large PV, and its table when it has one (QUEUE, HISTORY: 100,000
+        rows for a long queue), built a chunk at a time, letting the event loop answer
+        clients in between. Large PVs come here only (ioc/group.py)."""
+        self.update(pv, value, timestamp, alarm)
         if pv.name not in TABLES:
             return
         name, columns, rows = TABLES[pv.name]
@@ -131,7 +132,7 @@ class PvaFace:
             log.exception("PVA update of %s failed", name)
 
     def update(self, pv: PV, value: Any, timestamp: float = 0.0,
-               alarm: tuple[int, int] = (0, 0), tables: bool = True) -> None:
+               alarm: tuple[int, int] = (0, 0)) -> None:
         """The CA PV got ``value``: mirror it with the same timestamp and alarm."""
         record = self.records.get(pv.name)
         if record is None:
@@ -145,19 +146,8 @@ class PvaFace:
                 record["value"] = _typed(pv, value)
             _stamp(record, timestamp, alarm)
             self.server.update(self.prefix + pv.name, record)
-            if tables and pv.name in TABLES:
-                self._update_table(pv.name, value, timestamp)
         except Exception:  # noqa: BLE001 - PVA trouble must not stop the CA side
             log.exception("PVA update of %s failed", pv.name)
-
-    def _update_table(self, source: str, text: str, timestamp: float) -> None:
-        name, columns, rows = TABLES[source]
-        shown = list(rows(self.service.status))
-        record = self.records[name]
-        record["value"] = {label: [_cell(read(row), empty) for row in shown]
-                           for label, _, read, empty in columns}
-        _stamp(record, timestamp, (0, 0))
-        self.server.update(self.prefix + name, record)
 
     def _choices(self, pv: PV) -> tuple[str, ...]:
         """An enum's strings: fixed, or (FORM:COMMAND) as the status view offers them now."""

@@ -330,9 +330,10 @@ class ScriptServer:
         if job is not None and run is not None and run.status == "failed":
             await self.report_error(f"job {job.id} ({job.name}) failed: {run.error}")
         if self.manager.current is None:
-            self.status.live = LiveJob()      # JOB: the job is gone, shown at once (not held
+            self.status.live = LiveJob()
+            # with JOB: the job is gone, so this is shown at once, not held like its reports
             await self.publish({Topic.JOB, Topic.PROGRESS, Topic.LINE, Topic.MESSAGE,
-                                Topic.OUTPUT, Topic.PHASES})   # back like fast reports)
+                                Topic.OUTPUT, Topic.PHASES})
 
     async def _runner_error(self, data: dict[str, Any]) -> None:
         await self.report_error(str(data.get("error", "the job runner reported a problem")))

@@ -35,9 +35,6 @@ class BatchTag:
     size: int
 
 
-MISSING = object()
-
-
 # A job is itself: the queue finds it by identity, at C speed (eq=False). Slots: a queued
 # job is kept in memory, 100,000 of them in a long queue. Its __init__ is written out so
 # that making one does not go through __setattr__ (the journal) for every field.
@@ -120,10 +117,8 @@ class Job:
         return text
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if JOURNAL.entries is not None and name != "_json":
-            old = getattr(self, name, MISSING)        # MISSING: still being made
-            if old is not MISSING:
-                JOURNAL.entries.append((self, name, old))
+        if JOURNAL.entries is not None and name != "_json":   # (__init__ sets fields directly)
+            JOURNAL.entries.append((self, name, getattr(self, name)))
         object.__setattr__(self, name, value)
         if name != "_json":
             object.__setattr__(self, "_json", None)   # a 10,000-job queue re-joins, never
