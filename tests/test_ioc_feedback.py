@@ -29,20 +29,26 @@ def monitor(ioc, suffix, **kwargs):
     return pv, seen
 
 
-def test_progress_reaches_a_camonitor_with_units_and_limits(ioc):
-    pv, seen = monitor(ioc, "JOB:PROGRESS")
-    assert pv.units == "%" and (pv.lower_ctrl_limit, pv.upper_ctrl_limit) == (0.0, 100.0)
-    script = textwrap.dedent("""\
+def run_counting(ioc, steps: int, pause: float, message: str = "") -> None:
+    """Run a job that reports progress(i, steps) after each of ``steps`` pauses, to its end."""
+    script = textwrap.dedent(f"""\
         import time
         from scriptserver.jobs.api import progress, message
-        message("counting")
-        for i in range(1, 11):
-            time.sleep(0.1)
-            progress(i, 10)
+        if {message!r}:
+            message({message!r})
+        for i in range(1, {steps} + 1):
+            time.sleep({pause})
+            progress(i, {steps})
         """)
     (job_id,) = add(ioc, {"script": script})
     put_checked(ioc.pv("QUEUE:START"), 1)
-    wait_for(lambda: run_status(ioc, job_id) == "finished", timeout=20)
+    wait_for(lambda: run_status(ioc, job_id) == "finished", timeout=30)
+
+
+def test_progress_reaches_a_camonitor_with_units_and_limits(ioc):
+    pv, seen = monitor(ioc, "JOB:PROGRESS")
+    assert pv.units == "%" and (pv.lower_ctrl_limit, pv.upper_ctrl_limit) == (0.0, 100.0)
+    run_counting(ioc, steps=10, pause=0.1, message="counting")
     values = [v for v in seen if v]
     assert values and max(values) == 100.0
     assert values == sorted(values), "progress went backwards"
@@ -162,16 +168,7 @@ def test_a_job_reporting_flat_out_is_held_back_by_the_update_rate_ending_on_its_
     once. Counted, not timed: with update_rate 0 every report is a change to send."""
     ioc = make_ioc(extra_config="update_rate: 0.1\n").start()
     pv, seen = monitor(ioc, "JOB:PROGRESS")
-    script = textwrap.dedent("""\
-        import time
-        from scriptserver.jobs.api import progress
-        for i in range(1, 301):
-            time.sleep(0.005)
-            progress(i, 300)
-        """)
-    (job_id,) = add(ioc, {"script": script})
-    put_checked(ioc.pv("QUEUE:START"), 1)
-    wait_for(lambda: run_status(ioc, job_id) == "finished", timeout=30)
+    run_counting(ioc, steps=300, pause=0.005)
     wait_for(lambda: 100.0 in seen, what="the last report, 100 %, sent as the job ended")
     shown = [v for v in seen if v]
     # the first report, maybe one at the end of a period on a slow machine, then 100 %
